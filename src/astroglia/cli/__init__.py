@@ -1,0 +1,46 @@
+"""The ``astroglia`` command: a thin composer of configuration, library calls and reports.
+
+Sub-commands are registered by the modules of this package, each exposing ``register(subparsers)``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from astroglia import __version__
+from astroglia.errors import AstrogliaError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser of the ``astroglia`` command."""
+    from astroglia.cli import demo, mgd, rhythmic
+
+    parser = argparse.ArgumentParser(
+        prog="astroglia",
+        description="Astrocyte-inspired learning: Multiplexed Gradient Descent and Rhythmic Sharing.",
+    )
+    parser.add_argument("--version", action="version", version=f"astroglia {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    mgd.register(sub)
+    rhythmic.register(sub)
+    demo.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the console script; returns the process exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except AstrogliaError as exc:
+        print(f"astroglia: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("astroglia: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
