@@ -573,14 +573,17 @@ class RhythmicSharingReservoir(BaseEstimator):
 def _ridge_solve(features: np.ndarray, targets: np.ndarray, ridge: float) -> np.ndarray:
     """W_out (D, N) minimising ``||features W^T - targets||^2 + ridge ||W||^2``.
 
-    Solved as the least-squares problem ``[features; sqrt(ridge) I] W^T = [targets; 0]`` by SVD
-    (``numpy.linalg.lstsq``), which never forms ``features^T features``: with ridge -> 0 it tends to the
-    minimum-norm (pseudo-inverse) solution; singular values below machine precision (relative) are cut.
+    Solved through the SVD ``features = U S V^T`` as ``W^T = V diag(s / (s^2 + ridge)) U^T targets``, which
+    never forms ``features^T features`` (whose condition number is the square of that of ``features``).
+    Singular values below ``eps * max(T, N) * s_max`` are treated as zero, so with ``ridge -> 0`` this is the
+    minimum-norm least-squares (pseudo-inverse) solution, finite even for rank-deficient features.
     """
-    n = features.shape[1]
-    a = np.vstack([features, math.sqrt(ridge) * np.eye(n)]) if ridge > 0 else features
-    b = np.vstack([targets, np.zeros((n, targets.shape[1]))]) if ridge > 0 else targets
-    coef, *_ = np.linalg.lstsq(a, b, rcond=None)
+    u, s, vt = np.linalg.svd(features, full_matrices=False)
+    cut = np.finfo(float).eps * max(features.shape) * (s[0] if s.size else 0.0)
+    keep = s > cut
+    factor = np.zeros_like(s)
+    factor[keep] = s[keep] / (s[keep] ** 2 + ridge)
+    coef = vt.T @ (factor[:, None] * (u.T @ targets))
     return np.ascontiguousarray(coef.T)
 
 
