@@ -1,0 +1,470 @@
+r"""Perturbation codes: the patterns :math:`s^{(k)} \in \mathbb{R}^P` that MGD multiplexes over parameters.
+
+A code is a pure function of ``(seed, index)``: ``code.pattern(k)`` regenerates pattern ``k`` at any time,
+so no past pattern is ever stored. Patterns are returned at unit scale; the engine multiplies them by the
+per-parameter amplitude :math:`a` (see :class:`~astroglia.mgd.config.MGDConfig`), so that the perturbation is
+:math:`\tilde\theta = a\, s^{(k)}`.
+
+Unit scale means :math:`\mathbb{E}[s_i^2] = 1` per parameter (an expectation over random draws, or an average
+over one period for deterministic codes), i.e. :math:`\|s\|_2^2 \approx P`, so that with
+:math:`a = \Delta\theta / \sqrt{P}` the L2 norm of the perturbation is :math:`\Delta\theta` (exactly for
++/-1 codes and for time slots).
+
+The families (specs/mgd.md section 4), registered in :data:`CODES`:
+
+============  ======================  ==========================================  ==========
+name          class                   pattern ``k``                               period
+============  ======================  ==========================================  ==========
+``random``    :class:`RandomCode`     i.i.d. +/-1 ("CDMA")                        none
+``walsh``     :class:`WalshCode`      column ``k mod L`` of a Hadamard matrix     ``L``
+``time_slot`` :class:`TimeSlotCode`   :math:`\sqrt{P}` on one parameter           ``P``
+``sinusoid``  :class:`SinusoidCode`   :math:`\sqrt2 \sin(2\pi f_i k\,dt+\phi_i)`  none
+``gaussian``  :class:`GaussianCode`   i.i.d. :math:`N(0, 1)`                      none
+============  ======================  ==========================================  ==========
+
+Why these normalisations let one learning rate carry over between families: with the engine's estimate
+:math:`G = \tilde C\,\tilde\theta\,dt/\Delta\theta^2` and a linear cost :math:`C(\theta) = g\cdot\theta`,
+
+.. math::
+
+    \sum_{k \in \text{window}} G^{(k)} = \frac{a^2}{\Delta\theta^2} \Big(\sum_k s^{(k)} s^{(k)\top}\Big) g
+    = \frac{1}{P} \Big(\sum_k s^{(k)} s^{(k)\top}\Big) g,
+
+so every code whose patterns satisfy :math:`\sum_k s s^\top \approx K I` over :math:`K` patterns gives a
+time-averaged estimate :math:`\nabla C/P` per step. For the deterministic codes this holds exactly over one
+period (:attr:`PerturbationCode.period`): Walsh codes give :math:`G_{int} = (L/P)\,g` after :math:`L` steps
+(exactly :math:`g` when :math:`L = P`), time slots give exactly the forward finite-difference gradient after
+:math:`P` steps.
+
+Seeds: each code draws its randomness from :func:`~astroglia.mgd.seeding.generator` with its own stream
+number (``STREAM_*`` constants below), so that the structure of one code (a permutation, the frequencies) is
+unrelated to the patterns of another with the same seed.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar
+
+import torch
+
+from astroglia.mgd.seeding import generator
+
+__all__ = [
+    "CODES",
+    "GaussianCode",
+    "PerturbationCode",
+    "RandomCode",
+    "SinusoidCode",
+    "TimeSlotCode",
+    "WalshCode",
+    "make_code",
+]
+
+STREAM_PATTERNS = 0
+"""Seed stream of per-index random patterns (random and Gaussian codes)."""
+STREAM_WALSH_ROWS = 101
+"""Seed stream of the Walsh code's row permutation."""
+STREAM_WALSH_SIGNS = 102
+"""Seed stream of the Walsh code's per-pass sign flips (index = pass number)."""
+STREAM_SLOT_ORDER = 103
+"""Seed stream of the time-slot order."""
+STREAM_SINUSOID = 104
+"""Seed stream of the sinusoid code's frequency assignment (index 0) and phases (index 1)."""
+
+
+def _check_index(index: int) -> int:
+    if index < 0:
+        raise ValueError(f"pattern index must be >= 0, got {index}")
+    return int(index)
+
+
+class PerturbationCode(ABC):
+    """Base class of perturbation codes.
+
+    Args:
+        n_params: P, the number of perturbed parameters.
+        seed: the code's seed; pattern ``k`` depends only on ``(seed, k)`` (and the code's keyword arguments).
+
+    Subclasses implement :meth:`pattern` and, when the sequence of patterns repeats, :attr:`period`.
+    """
+
+    name: ClassVar[str] = ""
+
+    def __init__(self, n_params: int, seed: int = 0) -> None:
+        if n_params < 1:
+            raise ValueError(f"n_params must be >= 1, got {n_params}")
+        if seed < 0:
+            raise ValueError(f"seed must be >= 0, got {seed}")
+        self.n_params = int(n_params)
+        self.seed = int(seed)
+
+    @abstractmethod
+    def pattern(
+        self, index: int, *, device: torch.device | str | None = None, dtype: torch.dtype = torch.float32
+    ) -> torch.Tensor:
+        """Pattern ``index`` as a tensor of shape (P,) at unit scale."""
+
+    @property
+    def period(self) -> int | None:
+        """Number of patterns after which the sequence repeats (up to a per-pass sign), or None if it never
+        does. Integrating over exactly one period gives the code's exact-orthogonality guarantees."""
+        return None
+
+    def hyperparameters(self) -> dict[str, Any]:
+        """The keyword arguments beyond ``(n_params, seed)`` that, with them, determine every pattern."""
+        return {}
+
+    def patterns(
+        self,
+        indices: list[int] | range,
+        *,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype = torch.float32,
+    ) -> torch.Tensor:
+        """Patterns for several indices stacked into shape (K, P)."""
+        return torch.stack([self.pattern(int(k), device=device, dtype=dtype) for k in indices])
+
+    def __repr__(self) -> str:
+        extra = "".join(f", {k}={v!r}" for k, v in self.hyperparameters().items())
+        return f"{type(self).__name__}(n_params={self.n_params}, seed={self.seed}{extra})"
+
+
+class _CachedOnDevice:
+    """A tensor built once on the CPU and cached per (device, dtype), so that codes are device-independent."""
+
+    def __init__(self, cpu: torch.Tensor) -> None:
+        self.cpu = cpu
+        self._copies: dict[tuple[str, torch.dtype], torch.Tensor] = {}
+
+    def get(self, device: torch.device | str | None, dtype: torch.dtype | None = None) -> torch.Tensor:
+        dev = torch.device(device) if device is not None else torch.device("cpu")
+        dt = dtype if dtype is not None else self.cpu.dtype
+        key = (str(dev), dt)
+        if key not in self._copies:
+            self._copies[key] = self.cpu.to(device=dev, dtype=dt)
+        return self._copies[key]
+
+
+class RandomCode(PerturbationCode):
+    r"""Random +/-1 codes ("CDMA"): :math:`s_i \sim \mathrm{Uniform}\{-1, +1\}` i.i.d., fresh for every index.
+
+    Properties: :math:`\mathbb{E}[s] = 0`, :math:`\mathbb{E}[s s^\top] = I`, :math:`\|s\|_2^2 = P` exactly.
+    Hence one MGD step has :math:`\mathbb{E}[G] = \nabla C / P` in the linear regime (specs/mgd.md section 5),
+    and with all time constants 1 the MGD step is one-sided SPSA (perturbation :math:`a s`) divided by P.
+
+    Pattern ``k`` is drawn from ``generator(seed, k, STREAM_PATTERNS, device)``, so it is identical on every
+    call with the same device type; CPU and CUDA generators give different (equally valid) patterns.
+    """
+
+    name = "random"
+
+    def pattern(
+        self, index: int, *, device: torch.device | str | None = None, dtype: torch.dtype = torch.float32
+    ) -> torch.Tensor:
+        index = _check_index(index)
+        g = generator(self.seed, index, STREAM_PATTERNS, device=device)
+        out = torch.empty(self.n_params, device=device, dtype=dtype)
+        out.bernoulli_(0.5, generator=g)
+        return out.mul_(2).sub_(1)
+
+
+class GaussianCode(PerturbationCode):
+    r"""Gaussian directions (as in SPSA/ES-style zero-order methods): :math:`s_i \sim N(0, 1)` i.i.d.
+
+    Properties: :math:`\mathbb{E}[s s^\top] = I`, :math:`\mathbb{E}\|s\|_2^2 = P` (the norm fluctuates, with
+    relative spread :math:`\sqrt{2/P}`). One MGD step has :math:`\mathbb{E}[G] = \nabla C/P` in the linear
+    regime, like random codes, but with a larger variance (:math:`\mathbb{E}[s_i^4] = 3` instead of 1).
+
+    Pattern ``k`` is drawn in float32 from ``generator(seed, k, STREAM_PATTERNS, device)`` and then cast to
+    ``dtype``, so float32 and float64 patterns agree to float32 precision.
+    """
+
+    name = "gaussian"
+
+    def pattern(
+        self, index: int, *, device: torch.device | str | None = None, dtype: torch.dtype = torch.float32
+    ) -> torch.Tensor:
+        index = _check_index(index)
+        g = generator(self.seed, index, STREAM_PATTERNS, device=device)
+        out = torch.randn(self.n_params, generator=g, device=device, dtype=torch.float32)
+        return out if dtype == torch.float32 else out.to(dtype)
+
+
+def _parity(x: torch.Tensor) -> torch.Tensor:
+    """Parity (popcount mod 2) of each non-negative int64 entry, by xor-folding 64 bits down to one."""
+    for shift in (32, 16, 8, 4, 2, 1):
+        x = x ^ (x >> shift)
+    return x & 1
+
+
+class WalshCode(PerturbationCode):
+    r"""Orthogonal Walsh-Hadamard codes, cycling with period :math:`L`.
+
+    Let :math:`H` be the Sylvester Hadamard matrix of size :math:`L` (a power of two),
+    :math:`H_{rj} = (-1)^{\mathrm{popcount}(r \,\&\, j)}`. Parameter :math:`i` is given row :math:`r_i` of
+    :math:`H`, the rows :math:`r_0, \dots, r_{P-1}` being distinct and drawn by a seeded random permutation,
+    and pattern :math:`k` is column :math:`j = k \bmod L`:
+
+    .. math::
+
+        s^{(k)}_i = \sigma_m\, H_{r_i,\, k \bmod L}, \qquad m = \lfloor k / L \rfloor,
+
+    where :math:`\sigma_m = 1` unless ``flip_signs`` is set, in which case :math:`\sigma_m \in \{-1, +1\}`
+    is a seeded fair coin per pass :math:`m`. Columns are computed on the fly from the popcount formula; the
+    matrix is never built, and the only state is the row assignment, O(P).
+
+    Properties: every entry is +/-1, so :math:`\|s\|_2^2 = P`; over any full pass
+    (:math:`k = mL, \dots, mL + L - 1`) all :math:`L` columns are used, and the rows of :math:`H` are
+    orthogonal, so exactly
+
+    .. math::
+
+        \sum_{k=mL}^{mL+L-1} s^{(k)} s^{(k)\top} = L\, I_P .
+
+    Hence with a fixed input, :math:`\tau_p = 1` and :math:`\tau_\theta = L` (aligned with the passes), a
+    linear cost :math:`C = g\cdot\theta` gives the integrated estimate :math:`G_{int} = (L/P)\, g` exactly,
+    i.e. exactly :math:`g/P` per step, the expectation of one random-code step; :math:`G_{int} = g` when
+    :math:`L = P`. With :math:`\tau_p > 1`, use :math:`\tau_\theta = L\,\tau_p`.
+
+    The all-ones column :math:`j = 0` is used (it is pattern 0 of every pass): dropping it would break the
+    identity above. The all-ones *row* :math:`r = 0`, which would perturb one parameter by the same +1 at
+    every step, is excluded by default (``skip_constant_row=True``): every parameter's sequence then has zero
+    mean over a period, which a high-pass (analog-mode) cost filter needs. The price is :math:`L` = the next
+    power of two :math:`\ge P + 1` instead of :math:`\ge P`, which differs only when P is itself a
+    power of two.
+
+    Args:
+        n_params: P.
+        seed: seed of the row assignment and of the sign flips.
+        flip_signs: multiply each full pass by a seeded random sign (default False).
+        skip_constant_row: never assign row 0 of :math:`H` to a parameter (default True).
+    """
+
+    name = "walsh"
+
+    def __init__(
+        self, n_params: int, seed: int = 0, *, flip_signs: bool = False, skip_constant_row: bool = True
+    ) -> None:
+        super().__init__(n_params, seed)
+        self.flip_signs = bool(flip_signs)
+        self.skip_constant_row = bool(skip_constant_row)
+        first = 1 if self.skip_constant_row else 0
+        self.length = 1 << max(0, (self.n_params + first - 1).bit_length())
+        g = generator(self.seed, 0, STREAM_WALSH_ROWS)
+        rows = torch.randperm(self.length - first, generator=g, dtype=torch.int64)[: self.n_params] + first
+        self._rows = _CachedOnDevice(rows)
+
+    @property
+    def period(self) -> int:
+        """L, the Hadamard size: the next power of two >= P (>= P + 1 with ``skip_constant_row``)."""
+        return self.length
+
+    @property
+    def rows(self) -> torch.Tensor:
+        """Row of :math:`H` assigned to each parameter, int64, shape (P,), distinct values in [0, L)."""
+        return self._rows.cpu.clone()
+
+    def hyperparameters(self) -> dict[str, Any]:
+        return {"flip_signs": self.flip_signs, "skip_constant_row": self.skip_constant_row}
+
+    def pass_sign(self, n_pass: int) -> int:
+        """:math:`\\sigma_m` for pass ``n_pass``: +1, or a seeded random sign when ``flip_signs`` is set."""
+        if not self.flip_signs:
+            return 1
+        g = generator(self.seed, int(n_pass), STREAM_WALSH_SIGNS)
+        return 1 if int(torch.randint(0, 2, (1,), generator=g)) == 1 else -1
+
+    def pattern(
+        self, index: int, *, device: torch.device | str | None = None, dtype: torch.dtype = torch.float32
+    ) -> torch.Tensor:
+        index = _check_index(index)
+        n_pass, column = divmod(index, self.length)
+        bits = _parity(self._rows.get(device) & column)
+        out = (1 - 2 * bits).to(dtype)
+        sign = self.pass_sign(n_pass)
+        return out if sign == 1 else out.neg_()
+
+
+class TimeSlotCode(PerturbationCode):
+    r"""Time slots ("TDMA", sequential finite differences): one parameter at a time, in a seeded order.
+
+    A seeded random permutation :math:`o` of the P parameters fixes the order, and
+
+    .. math::
+
+        s^{(k)} = \sqrt{P}\; e_{o(k \bmod P)},
+
+    cycling with period P. Unit scale holds on average over a cycle: each parameter is hit once with
+    :math:`s_i^2 = P`, so the cycle mean of :math:`s_i^2` is 1, and
+    :math:`\sum_{k \in \text{cycle}} s s^\top = P\, I` exactly. Under the "total" amplitude convention
+    :math:`a s^{(k)} = \Delta\theta\, e_i`: the one perturbed parameter moves by the full
+    :math:`\Delta\theta`, and the per-step estimate is
+
+    .. math::
+
+        G = \frac{\tilde C\,\tilde\theta}{\Delta\theta^2}
+          = e_i\, \frac{C(\theta + \Delta\theta e_i) - C(\theta)}{\Delta\theta}.
+
+    Hence with a fixed input, :math:`\tau_p = 1` and :math:`\tau_\theta = P` (aligned with the cycles),
+    :math:`G_{int}` is exactly the forward finite-difference gradient with step :math:`\Delta\theta`, for any
+    cost (it carries the forward-difference bias :math:`\approx H_{ii}\Delta\theta/2`); its per-step average
+    is :math:`\approx \nabla C/P` like the other codes.
+
+    Args:
+        n_params: P.
+        seed: seed of the order.
+    """
+
+    name = "time_slot"
+
+    def __init__(self, n_params: int, seed: int = 0) -> None:
+        super().__init__(n_params, seed)
+        g = generator(self.seed, 0, STREAM_SLOT_ORDER)
+        self._order = torch.randperm(self.n_params, generator=g, dtype=torch.int64)
+
+    @property
+    def period(self) -> int:
+        """P: each parameter is perturbed once per period."""
+        return self.n_params
+
+    @property
+    def order(self) -> torch.Tensor:
+        """The parameter perturbed by pattern ``k`` is ``order[k % P]``; int64, shape (P,)."""
+        return self._order.clone()
+
+    def slot(self, index: int) -> int:
+        """The parameter perturbed by pattern ``index``."""
+        return int(self._order[_check_index(index) % self.n_params])
+
+    def pattern(
+        self, index: int, *, device: torch.device | str | None = None, dtype: torch.dtype = torch.float32
+    ) -> torch.Tensor:
+        out = torch.zeros(self.n_params, device=device, dtype=dtype)
+        out[self.slot(index)] = math.sqrt(self.n_params)
+        return out
+
+
+class SinusoidCode(PerturbationCode):
+    r"""Frequency multiplexing ("FDMA"): each parameter oscillates at its own frequency.
+
+    Pattern ``k`` is the perturbation at time :math:`t = k\,dt`:
+
+    .. math::
+
+        s^{(k)}_i = \sqrt{2}\, \sin(2\pi f_i\, k\, dt + \phi_i),
+
+    with P distinct frequencies evenly spaced over the band :math:`[b_0, b_1] \cdot f_N`, where
+    :math:`f_N = 0.5/dt` is the Nyquist frequency: :math:`f^{(j)} = f_N (b_0 + (b_1 - b_0)\, j/(P-1))` for
+    :math:`j = 0, \dots, P-1` (the band's centre when P = 1), assigned to the parameters by a seeded random
+    permutation, and phases :math:`\phi_i \sim U[0, 2\pi)` seeded. The factor :math:`\sqrt2` makes the RMS of
+    each :math:`s_i` over a long window 1 (unit scale), so that :math:`a s` has the same RMS as a +/-1 code of
+    amplitude :math:`a`, as specs/mgd.md section 4 asks (:math:`A = \sqrt2\,\Delta\theta/\sqrt P`).
+
+    Crosstalk: over a window of :math:`T` steps, :math:`\frac1T\sum_k s_i s_j` for :math:`i \ne j` falls like
+    :math:`1/(T\,\Delta f\,dt)` with :math:`\Delta f` the frequency spacing, so the estimate separates the
+    parameters once :math:`\tau_\theta\,dt \gg 1/\Delta f = (P-1)/((b_1-b_0) f_N)`. The code is meant for
+    analog mode (high-pass cost, low-pass integrator) with :math:`\tau_p = 1`, since the engine passes the
+    pattern index :math:`\lfloor n/\tau_p \rfloor`: a larger :math:`\tau_p` samples and holds the sinusoids.
+    The phase is reduced to one cycle in float64, :math:`\mathrm{frac}(f_i\,dt\,k)`, so it stays accurate to
+    about :math:`10^{-16} k` cycles.
+
+    Args:
+        n_params: P.
+        seed: seed of the frequency assignment and the phases.
+        dt: the time step, in the same time unit as :math:`1/f` (default 1.0, i.e. frequencies in cycles per
+            step).
+        band: :math:`(b_0, b_1)`, the band as fractions of the Nyquist frequency, ``0 <= b0 < b1 <= 1``
+            (default ``(0.1, 0.9)``: away from DC, which a high-pass filter removes, and from Nyquist, where a
+            sampled sine loses amplitude).
+    """
+
+    name = "sinusoid"
+
+    def __init__(
+        self, n_params: int, seed: int = 0, *, dt: float = 1.0, band: tuple[float, float] = (0.1, 0.9)
+    ) -> None:
+        super().__init__(n_params, seed)
+        if not (math.isfinite(dt) and dt > 0):
+            raise ValueError(f"dt must be a finite number > 0, got {dt}")
+        b0, b1 = (float(b) for b in band)
+        if not (0.0 <= b0 < b1 <= 1.0):
+            raise ValueError(
+                f"band must be (b0, b1) with 0 <= b0 < b1 <= 1 (fractions of Nyquist), got {band}"
+            )
+        self.dt = float(dt)
+        self.band = (b0, b1)
+        nyquist = 0.5 / self.dt
+        if self.n_params == 1:
+            grid = torch.tensor([0.5 * (b0 + b1)], dtype=torch.float64)
+        else:
+            grid = b0 + (b1 - b0) * torch.arange(self.n_params, dtype=torch.float64) / (self.n_params - 1)
+        perm = torch.randperm(self.n_params, generator=generator(self.seed, 0, STREAM_SINUSOID))
+        self._freqs = grid[perm] * nyquist
+        u = torch.rand(self.n_params, generator=generator(self.seed, 1, STREAM_SINUSOID), dtype=torch.float64)
+        self._phases = 2 * math.pi * u
+        self._cycles_per_step = _CachedOnDevice(self._freqs * self.dt)
+        self._phase_dev = _CachedOnDevice(self._phases)
+
+    @property
+    def frequencies(self) -> torch.Tensor:
+        """:math:`f_i` in cycles per time unit of ``dt``, float64, shape (P,); distinct, below 0.5/dt."""
+        return self._freqs.clone()
+
+    @property
+    def phases(self) -> torch.Tensor:
+        r""":math:`\phi_i` in radians, float64, shape (P,), in :math:`[0, 2\pi)`."""
+        return self._phases.clone()
+
+    @property
+    def nyquist(self) -> float:
+        """The Nyquist frequency 0.5/dt."""
+        return 0.5 / self.dt
+
+    def hyperparameters(self) -> dict[str, Any]:
+        return {"dt": self.dt, "band": self.band}
+
+    def pattern(
+        self, index: int, *, device: torch.device | str | None = None, dtype: torch.dtype = torch.float32
+    ) -> torch.Tensor:
+        index = _check_index(index)
+        cycles = torch.remainder(self._cycles_per_step.get(device) * index, 1.0)
+        out = torch.sin(2 * math.pi * cycles + self._phase_dev.get(device)).mul_(math.sqrt(2.0))
+        return out.to(dtype)
+
+
+CODES: dict[str, type[PerturbationCode]] = {
+    cls.name: cls for cls in (RandomCode, WalshCode, TimeSlotCode, SinusoidCode, GaussianCode)
+}
+"""The registered perturbation families, by name."""
+
+
+def make_code(name: str, n_params: int, seed: int = 0, **kwargs: Any) -> PerturbationCode:
+    """Construct the code registered under ``name`` (one of :data:`CODES`).
+
+    Args:
+        name: ``"random"``, ``"walsh"``, ``"time_slot"``, ``"sinusoid"`` or ``"gaussian"``.
+        n_params: P.
+        seed: the code's seed.
+        **kwargs: the family's keyword arguments (e.g. ``dt`` and ``band`` for ``"sinusoid"``,
+            ``flip_signs`` for ``"walsh"``).
+
+    Raises:
+        ValueError: unknown name, or a keyword argument the family does not take.
+    """
+    try:
+        cls = CODES[name]
+    except KeyError:
+        known = ", ".join(sorted(CODES))
+        raise ValueError(f"unknown perturbation code {name!r}; available: {known}") from None
+    params = inspect.signature(cls.__init__).parameters.values()
+    accepted = [p.name for p in params if p.kind is p.KEYWORD_ONLY]
+    unknown = sorted(set(kwargs) - set(accepted))
+    if unknown:
+        raise ValueError(
+            f"perturbation code {name!r} does not take {unknown}; its keyword arguments are "
+            f"{', '.join(accepted) if accepted else 'none'}"
+        )
+    return cls(n_params, seed, **kwargs)
