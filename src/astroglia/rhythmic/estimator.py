@@ -214,6 +214,8 @@ class RhythmicSharingReservoir(BaseEstimator):
         Synchrony R after each training input (segments concatenated).
     mean_phase_ : ndarray, shape (T_total,)
         Mean phase <Phi> after each training input.
+    train_predictions_ : ndarray, shape (T_total, D)
+        ``W_out n(t+1)`` along the training drive: row t forecasts sample t + 1 of its series.
     segment_lengths_ : list of int
         Lengths of the training series.
     data_low_, data_high_ : ndarray, shape (D,)
@@ -372,10 +374,11 @@ class RhythmicSharingReservoir(BaseEstimator):
         self.seed_ = seed
         self.network_ = network
 
-        feats, targets, syncs, mphases = [], [], [], []
+        feats, targets, syncs, mphases, all_nodes = [], [], [], [], []
         for k, s in enumerate(segs):
             state = self._fresh_state(purpose=0, phase_seed=k)
             _, nodes, sync, mphase = self._drive(state, s, progress, f"fit series {k}")
+            all_nodes.append(nodes)
             feats.append(nodes[warm:-1])
             targets.append(s[warm + 1 :])
             syncs.append(sync)
@@ -385,6 +388,7 @@ class RhythmicSharingReservoir(BaseEstimator):
         self.readout_ = _ridge_solve(features, target, float(self.ridge))
         self.W_ = network.adjacency()
         self.n_features_in_ = d
+        self.train_predictions_ = np.concatenate(all_nodes) @ self.readout_.T
         self.R_ = np.concatenate(syncs)
         self.mean_phase_ = np.concatenate(mphases)
         self.segment_lengths_ = [int(s.shape[0]) for s in segs]

@@ -22,7 +22,7 @@ __all__ = ["FORMAT", "FORMAT_VERSION", "load_reservoir", "save_reservoir"]
 
 FORMAT = "astroglia.rhythmic.RhythmicSharingReservoir"
 FORMAT_VERSION = 1
-_ARRAYS = ("readout_", "R_", "mean_phase_", "data_low_", "data_high_")
+_ARRAYS = ("readout_", "R_", "mean_phase_", "train_predictions_", "data_low_", "data_high_")
 
 
 def save_reservoir(model: RhythmicSharingReservoir, path: str | Path) -> Path:
