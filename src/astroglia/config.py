@@ -1,7 +1,8 @@
 """Configuration dataclasses: TOML loading, command-line options and validation from one definition.
 
 Every configurable object in astroglia is a frozen-free ``@dataclass`` whose fields carry their help text in
-``field(metadata={"help": ...})`` and whose ``validate()`` raises :class:`~astroglia.errors.ConfigError` naming
+``field(metadata={"help": ...})`` and whose ``validate()`` raises
+:class:`~astroglia.errors.ConfigError` naming
 the field. :func:`add_options` turns such a class into ``argparse`` options (one per field, ``--field-name``),
 and :func:`build_config` merges defaults < TOML file < command line, then validates, so that a bad value fails
 before any expensive work starts.
@@ -58,19 +59,30 @@ def _parse_bool(text: str) -> bool:
     raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
 
 
-def add_options(parser: argparse.ArgumentParser, cls: type, *, group_title: str | None = None) -> None:
+def add_options(
+    parser: argparse.ArgumentParser,
+    cls: type,
+    *,
+    group_title: str | None = None,
+    exclude: tuple[str, ...] = (),
+) -> None:
     """Add one ``--field-name`` option per field of dataclass ``cls``; defaults stay unset (``None``).
 
-    Unset options do not override the TOML file or the dataclass defaults in :func:`build_config`.
+    Unset options do not override the TOML file or the dataclass defaults in :func:`build_config`. Fields in
+    ``exclude`` get no option.
     """
     group = parser.add_argument_group(group_title or cls.__name__)
     for f, base, optional in _fields(cls):
+        if f.name in exclude:
+            continue
         default = f.default if f.default is not dataclasses.MISSING else None
         help_text = f.metadata.get("help", "")
         help_text = f"{help_text} (default: {default})" if help_text else f"default: {default}"
         flag = "--" + f.name.replace("_", "-")
         if base is bool:
-            group.add_argument(flag, dest=f.name, type=_parse_bool, default=None, metavar="BOOL", help=help_text)
+            group.add_argument(
+                flag, dest=f.name, type=_parse_bool, default=None, metavar="BOOL", help=help_text
+            )
         elif base in (int, float, str):
             kind = _parse_optional(base) if optional else base
             choices = f.metadata.get("choices")
@@ -120,7 +132,9 @@ def from_dict(cls: type[T], data: dict[str, Any], *, where: str = "config") -> T
     return obj
 
 
-def build_config(cls: type[T], *, toml: dict[str, Any] | None = None, args: argparse.Namespace | None = None) -> T:
+def build_config(
+    cls: type[T], *, toml: dict[str, Any] | None = None, args: argparse.Namespace | None = None
+) -> T:
     """Merge dataclass defaults < ``toml`` mapping < explicitly given ``args``; validate; return ``cls``."""
     data: dict[str, Any] = dict(toml or {})
     if args is not None:

@@ -1,0 +1,1 @@
+"""Experiments: compositions of data, networks, training algorithms and metrics into recorded runs."""

@@ -1,0 +1,67 @@
+"""The classification experiment: MGD and backprop baselines on one task, recorded in a run directory."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from astroglia.experiments.backprop_training import DEFAULT_LR, BackpropConfig, train_backprop
+from astroglia.experiments.mgd_training import RunControl, train_mgd
+from astroglia.experiments.setup import TaskConfig, prepare_task
+from astroglia.mgd.config import MGDConfig
+from astroglia.report import Section, write_html_report
+from astroglia.report.training_report import training_sections
+from astroglia.runs import RunDir, read_metrics
+
+
+def run_classification(
+    task_cfg: TaskConfig,
+    mgd_cfg: MGDConfig,
+    control: RunControl,
+    bp_cfg: BackpropConfig,
+    out: str | Path,
+    *,
+    resume: bool = False,
+    extra_sections: list[Section] | None = None,
+) -> dict[str, Any]:
+    """Train by MGD, then run the backprop baselines, write figures and ``report.html``; return the summary.
+
+    Everything is validated before data are loaded. The MGD seed is the task's seed.
+    """
+    for cfg in (task_cfg, mgd_cfg, control, bp_cfg):
+        cfg.validate()
+    mgd_cfg.seed = task_cfg.seed
+    config = {
+        "task": asdict(task_cfg),
+        "mgd": asdict(mgd_cfg),
+        "control": asdict(control),
+        "backprop": asdict(bp_cfg),
+    }
+    task = prepare_task(task_cfg)
+    run = RunDir(out, config=config, seed=task_cfg.seed, kind="mgd-train", resume=resume)
+    summary = train_mgd(task, mgd_cfg, control, run, resume=resume)
+    baselines: dict[str, tuple[list[dict[str, Any]], dict[str, Any]]] = {}
+    for name in bp_cfg.names():
+        lr = bp_cfg.sgd_lr if name == "sgd" else bp_cfg.adam_lr if name == "adam" else DEFAULT_LR[name]
+        records, bsum = train_backprop(
+            task,
+            name,
+            lr,
+            steps=bp_cfg.bp_steps,
+            time_budget_s=bp_cfg.bp_time_budget_s,
+            log_every=bp_cfg.bp_log_every,
+            progress=control.progress,
+        )
+        baselines[name] = (records, bsum)
+        run.write_json(f"baseline_{name}.json", {"summary": bsum, "records": records})
+    summary["baselines"] = {name: s for name, (_, s) in baselines.items()}
+    run.write_summary(summary)
+    sections = training_sections(run, summary, read_metrics(run.path), baselines)
+    sections += extra_sections or []
+    sections.append(Section("Configuration", code=json.dumps(config, indent=2)))
+    write_html_report(
+        run.path / "report.html", "astroglia: MGD training run", sections, subtitle=str(run.path)
+    )
+    return summary

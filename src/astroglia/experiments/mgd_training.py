@@ -1,0 +1,232 @@
+"""Train a classifier by MGD with logging, checkpoints, resume and a progress bar, into a run directory."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from tqdm.auto import tqdm
+
+from astroglia.config import check
+from astroglia.errors import AstrogliaError, NonFiniteCostError
+from astroglia.experiments.setup import PreparedTask
+from astroglia.metrics.classification import evaluate_classifier
+from astroglia.mgd.config import MGDConfig
+from astroglia.mgd.engine import MGDEngine
+from astroglia.mgd.objective import ModuleObjective
+from astroglia.mgd.streams import TensorBatches
+from astroglia.runs import RunDir, read_metrics
+
+CHECKPOINT = "checkpoints/last.pt"
+
+
+class TrainingStopped(AstrogliaError):
+    """Training stopped before its end (non-finite cost, a failing cost function); state was kept."""
+
+
+@dataclass
+class RunControl:
+    """How long to train and how often to log and checkpoint (steps are MGD time steps)."""
+
+    steps: int = field(default=20000, metadata={"help": "MGD steps to take in total"})
+    time_budget_s: float | None = field(
+        default=None, metadata={"help": "stop after this many seconds of training (wall clock), if sooner"}
+    )
+    log_every: int = field(default=500, metadata={"help": "steps between log points (test accuracy)"})
+    checkpoint_every: int = field(default=5000, metadata={"help": "steps between checkpoints"})
+    progress: bool = field(default=True, metadata={"help": "show a progress bar"})
+
+    def validate(self) -> None:
+        """Raise ConfigError naming the first invalid field."""
+        check(self.steps >= 1, "steps", self.steps, "must be >= 1")
+        if self.time_budget_s is not None:
+            check(self.time_budget_s > 0, "time_budget_s", self.time_budget_s, "must be > 0")
+        check(self.log_every >= 1, "log_every", self.log_every, "must be >= 1")
+        check(self.checkpoint_every >= 1, "checkpoint_every", self.checkpoint_every, "must be >= 1")
+
+
+def _atomic_save(obj: Any, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    torch.save(obj, tmp)
+    tmp.replace(path)
+
+
+def make_engine(task: PreparedTask, mgd: MGDConfig) -> tuple[MGDEngine, torch.nn.Module]:
+    """A fresh engine on a freshly initialised network and a seeded training stream."""
+    model = task.network()
+    model.eval()
+    objective = ModuleObjective(model, task.loss_fn)
+    t = task.tensors
+    stream = TensorBatches(t.x_train, t.y_train, task.config.batch_size, seed=task.config.seed)
+    return MGDEngine(objective, mgd, stream), model
+
+
+def train_mgd(
+    task: PreparedTask, mgd: MGDConfig, control: RunControl, run: RunDir, *, resume: bool = False
+) -> dict[str, Any]:
+    """Train ``task``'s network by MGD, logging to ``run``; return the summary (also written to summary.json).
+
+    Log points (``metrics.jsonl``): step, evaluations, samples, wall_s (training time only, test evaluations
+    excluded), train_cost (mean unperturbed cost C0 over the steps since the last log point),
+    test_accuracy and
+    test_loss on the dataset's test split, evals_per_s. A checkpoint is written every ``checkpoint_every``
+    steps and at the end; with ``resume`` the run continues from it bit-identically.
+
+    Raises:
+        TrainingStopped: on a non-finite cost or an exception from the network/loss; the last checkpoint and
+            all log points written so far are kept, and ``summary.json`` records where and why it stopped.
+    """
+    control.validate()
+    mgd.validate()
+    engine, model = make_engine(task, mgd)
+    t = task.tensors
+    ckpt_path = run.path / CHECKPOINT
+    wall = 0.0
+    cost_sum, cost_n = 0.0, 0
+    if resume:
+        if not ckpt_path.exists():
+            raise TrainingStopped(f"--resume given but there is no checkpoint at {ckpt_path}")
+        state = torch.load(ckpt_path, weights_only=False)
+        if state["task"] != asdict(task.config) or state["mgd"] != asdict(mgd):
+            raise TrainingStopped(
+                f"the checkpoint in {ckpt_path} was written with another configuration; resume with the same "
+                "options (only --steps and --time-budget-s may change)"
+            )
+        engine.load_state_dict(state["engine"])
+        wall = state["wall_s"]
+        cost_sum, cost_n = state["cost_sum"], state["cost_n"]
+        kept = [r for r in read_metrics(run.path) if r["step"] <= engine.counters.steps]
+        run.metrics_path.write_text("".join(json.dumps(r) + "\n" for r in kept))
+
+    def checkpoint() -> None:
+        _atomic_save(
+            {
+                "task": asdict(task.config),
+                "mgd": asdict(mgd),
+                "engine": engine.state_dict(),
+                "wall_s": wall,
+                "cost_sum": cost_sum,
+                "cost_n": cost_n,
+            },
+            ckpt_path,
+        )
+
+    def log_point() -> dict[str, Any]:
+        engine.sync_parameters()
+        score = evaluate_classifier(model, t.x_test, t.y_test, task.loss_fn)
+        c = engine.counters
+        record = {
+            "step": c.steps,
+            "evaluations": c.evaluations,
+            "samples": c.samples,
+            "updates": c.updates,
+            "wall_s": wall,
+            "train_cost": cost_sum / cost_n if cost_n else None,
+            "test_accuracy": score.accuracy,
+            "test_loss": score.loss,
+            "evals_per_s": c.evaluations / wall if wall > 0 else None,
+        }
+        run.log(record)
+        return record
+
+    last = log_point() if engine.counters.steps == 0 else read_metrics(run.path)[-1]
+    status = "completed"
+    error: str | None = None
+    bar = tqdm(
+        total=control.steps,
+        initial=min(engine.counters.steps, control.steps),
+        desc="MGD",
+        unit="step",
+        disable=not control.progress,
+        dynamic_ncols=True,
+    )
+    try:
+        while engine.counters.steps < control.steps:
+            if control.time_budget_s is not None and wall >= control.time_budget_s:
+                status = "time budget reached"
+                break
+            n_chunk = min(
+                control.log_every - engine.counters.steps % control.log_every,
+                control.steps - engine.counters.steps,
+            )
+            start = time.perf_counter()
+            try:
+                for _ in range(n_chunk):
+                    result = engine.step()
+                    cost_sum += result.baseline
+                    cost_n += 1
+            finally:
+                wall += time.perf_counter() - start
+            if engine.counters.steps % control.log_every == 0 or engine.counters.steps == control.steps:
+                last = log_point()
+                cost_sum, cost_n = 0.0, 0
+                bar.set_postfix(
+                    cost=f"{last['train_cost']:.4f}",
+                    test_acc=f"{last['test_accuracy']:.3f}",
+                    evals_s=f"{last['evals_per_s']:.0f}",
+                )
+            bar.update(n_chunk)
+            if engine.counters.steps % control.checkpoint_every == 0:
+                checkpoint()
+    except NonFiniteCostError as exc:
+        status, error = "stopped: non-finite cost", f"{exc} (step {exc.step})"
+    except (KeyboardInterrupt, Exception) as exc:  # keep what we have, then report
+        status, error = f"stopped: {type(exc).__name__}", f"{exc} at step {engine.counters.steps}"
+    finally:
+        bar.close()
+    if error is None:
+        if last["step"] != engine.counters.steps:
+            last = log_point()
+        checkpoint()
+    summary = _summary(task, engine, last, wall, status, error, ckpt_path)
+    run.write_summary(summary)
+    if error is not None:
+        saved = (
+            torch.load(ckpt_path, weights_only=False)["engine"]["counters"]["steps"]
+            if ckpt_path.exists()
+            else 0
+        )
+        where = f"{ckpt_path} (step {saved})" if saved else "not written (no checkpoint was reached)"
+        raise TrainingStopped(
+            f"training stopped at step {engine.counters.steps}: {error}. Log points up to then are in "
+            f"{run.metrics_path}; the last good checkpoint: {where}"
+        )
+    return summary
+
+
+def _summary(
+    task: PreparedTask,
+    engine: MGDEngine,
+    last: dict[str, Any],
+    wall: float,
+    status: str,
+    error: str | None,
+    ckpt_path: Path,
+) -> dict[str, Any]:
+    c = engine.counters
+    return {
+        "method": f"MGD ({engine.config.code} codes, digital)",
+        "network": task.config.network,
+        "parameters": engine.n_params,
+        "steps": c.steps,
+        "evaluations": c.evaluations,
+        "baseline_evaluations": c.baseline_evaluations,
+        "updates": c.updates,
+        "samples": c.samples,
+        "wall_s": wall,
+        "evals_per_s": c.evaluations / wall if wall > 0 else None,
+        "effective_sgd_lr": engine.effective_learning_rate,
+        "test_accuracy": last["test_accuracy"],
+        "test_loss": last["test_loss"],
+        "test_accuracy_at_step": last["step"],
+        "dataset": task.dataset.metadata(),
+        "test_split": task.dataset.test_split,
+        "status": status,
+        "error": error,
+        "checkpoint": str(ckpt_path),
+    }

@@ -1,0 +1,143 @@
+"""What MGD trains: anything whose parameters can be set and whose scalar cost can be measured.
+
+An :class:`Objective` exposes a flat parameter vector theta of shape (P,) and a cost measurement
+``cost(theta, batch, perturbation) -> float`` at ``theta + perturbation``. Two implementations:
+
+- :class:`ModuleObjective`: a ``torch.nn.Module`` and a loss; the module's parameters become views into one
+  contiguous buffer, every evaluation writes ``theta (+ perturbation)`` into that buffer and writes ``theta``
+  back afterwards, so the module always holds the exact unperturbed parameters between evaluations.
+- :class:`FunctionObjective`: a black-box callable on a flat vector (a chip in the loop, a simulator).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+import torch
+from torch import nn
+
+
+@runtime_checkable
+class Objective(Protocol):
+    """The interface the MGD engine drives."""
+
+    @property
+    def n_params(self) -> int:
+        """P, the number of trainable parameters."""
+        ...
+
+    def parameters_vector(self) -> torch.Tensor:
+        """The current parameters as a flat tensor of shape (P,) (a copy the engine may own)."""
+        ...
+
+    def set_parameters(self, theta: torch.Tensor) -> None:
+        """Write ``theta`` (P,) as the system's parameters."""
+        ...
+
+    def cost(self, theta: torch.Tensor, batch: Any, perturbation: torch.Tensor | None = None) -> float:
+        """Scalar cost at ``theta + perturbation`` (or ``theta``) on ``batch``; parameters left at theta."""
+        ...
+
+
+class ModuleObjective:
+    """A ``torch.nn.Module`` with a loss, as an :class:`Objective`.
+
+    Args:
+        model: the network; all parameters with ``requires_grad`` are trained (``model.parameters()`` order).
+        loss_fn: ``loss_fn(outputs, targets) -> scalar tensor`` (mean over the batch).
+        batch: each batch is ``(inputs, targets)``, already on the model's device.
+
+    Evaluations run under ``torch.no_grad()`` and in the model's current mode (call ``model.eval()`` for
+    networks with dropout or batch norm).
+    """
+
+    def __init__(
+        self, model: nn.Module, loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+    ) -> None:
+        params = [p for p in model.parameters() if p.requires_grad]
+        if not params:
+            raise ValueError("the model has no trainable parameters")
+        devices = {p.device for p in params}
+        dtypes = {p.dtype for p in params}
+        if len(devices) > 1 or len(dtypes) > 1:
+            raise ValueError(f"all parameters must share one device and dtype, got {devices} and {dtypes}")
+        self.model = model
+        self.loss_fn = loss_fn
+        self.device = params[0].device
+        self.dtype = params[0].dtype
+        with torch.no_grad():
+            self._flat = torch.cat([p.detach().reshape(-1) for p in params]).contiguous()
+            offset = 0
+            for p in params:
+                n = p.numel()
+                p.data = self._flat[offset : offset + n].view_as(p)
+                offset += n
+        self._params = params
+
+    @property
+    def n_params(self) -> int:
+        return self._flat.numel()
+
+    def parameters_vector(self) -> torch.Tensor:
+        return self._flat.detach().clone()
+
+    def set_parameters(self, theta: torch.Tensor) -> None:
+        with torch.no_grad():
+            self._flat.copy_(theta)
+
+    @torch.no_grad()
+    def cost(self, theta: torch.Tensor, batch: Any, perturbation: torch.Tensor | None = None) -> float:
+        inputs, targets = batch
+        if perturbation is None:
+            self._flat.copy_(theta)
+        else:
+            torch.add(theta, perturbation, out=self._flat)
+        try:
+            value = self.loss_fn(self.model(inputs), targets)
+        finally:
+            if perturbation is not None:
+                self._flat.copy_(theta)
+        return float(value)
+
+
+class FunctionObjective:
+    """A black-box cost ``fn(theta, batch) -> float`` over a flat parameter vector, as an :class:`Objective`.
+
+    Args:
+        fn: the measurement. It receives the parameters to set (with the perturbation added) as a NumPy
+            float64 array of shape (P,) when ``as_numpy`` is true, else as a torch tensor, and the batch (or
+            None when the system has no input).
+        theta0: initial parameters, shape (P,).
+        as_numpy: pass NumPy arrays to ``fn`` (default) or torch tensors.
+    """
+
+    def __init__(
+        self, fn: Callable[[Any, Any], float], theta0: np.ndarray | torch.Tensor, *, as_numpy: bool = True
+    ) -> None:
+        theta = torch.as_tensor(np.asarray(theta0) if not isinstance(theta0, torch.Tensor) else theta0)
+        if theta.ndim != 1 or theta.numel() == 0:
+            raise ValueError(
+                f"theta0 must be a non-empty vector of shape (P,), got shape {tuple(theta.shape)}"
+            )
+        if not torch.isfinite(theta).all():
+            raise ValueError("theta0 contains NaN or inf")
+        self.fn = fn
+        self.as_numpy = as_numpy
+        self._theta = theta.to(torch.float64).clone()
+
+    @property
+    def n_params(self) -> int:
+        return self._theta.numel()
+
+    def parameters_vector(self) -> torch.Tensor:
+        return self._theta.clone()
+
+    def set_parameters(self, theta: torch.Tensor) -> None:
+        self._theta.copy_(theta)
+
+    def cost(self, theta: torch.Tensor, batch: Any, perturbation: torch.Tensor | None = None) -> float:
+        point = theta if perturbation is None else theta + perturbation
+        arg = point.detach().cpu().numpy().copy() if self.as_numpy else point.clone()
+        return float(self.fn(arg, batch))

@@ -1,0 +1,45 @@
+"""Counter-based seeding: every random object of MGD is regenerated from (seed, index), never stored.
+
+A perturbation pattern, a device's variation draw or a worker's share of the perturbations are all functions
+of an integer seed and an integer index. :func:`substream_seed` mixes the two with SplitMix64 so that nearby
+indices give unrelated streams, and :func:`generator` returns a fresh ``torch.Generator`` seeded with it.
+"""
+
+from __future__ import annotations
+
+import torch
+
+_MASK64 = (1 << 64) - 1
+
+
+def splitmix64(x: int) -> int:
+    """One SplitMix64 output for the 64-bit state ``x`` (Steele, Lea & Flood 2014)."""
+    z = (x + 0x9E3779B97F4A7C15) & _MASK64
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK64
+    return z ^ (z >> 31)
+
+
+def substream_seed(seed: int, index: int, stream: int = 0) -> int:
+    """A 63-bit seed for item ``index`` of stream ``stream`` under the run seed ``seed``.
+
+    Args:
+        seed: the run's seed (any non-negative int).
+        index: the item's index (pattern number, worker rank, ...), non-negative.
+        stream: which independent family of items (0: perturbation patterns; others for other uses).
+    """
+    if seed < 0 or index < 0 or stream < 0:
+        raise ValueError(f"seed, index and stream must be non-negative, got {seed}, {index}, {stream}")
+    h = splitmix64((seed & _MASK64) ^ splitmix64(stream))
+    h = splitmix64(h ^ (index & _MASK64))
+    return h >> 1
+
+
+def generator(
+    seed: int, index: int, stream: int = 0, device: torch.device | str | None = None
+) -> torch.Generator:
+    """A ``torch.Generator`` on ``device`` seeded with :func:`substream_seed` ``(seed, index, stream)``."""
+    dev = torch.device(device) if device is not None else torch.device("cpu")
+    g = torch.Generator(device=dev)
+    g.manual_seed(substream_seed(seed, index, stream))
+    return g
