@@ -19,14 +19,16 @@ __all__ = ["Dataset", "TensorSplits", "to_tensors"]
 class Dataset:
     """An image classification dataset with a training and a test split.
 
-    Images are kept as stored (``uint8`` grey levels 0..255); :func:`to_tensors` turns them into float
-    tensors for a network.
+    Images are kept as stored (``uint8`` levels 0..255): grey-scale images as ``(n, rows, cols)``, colour
+    images channels-last as ``(n, rows, cols, channels)``; :func:`to_tensors` turns either into float tensors
+    of shape ``(n, channels, rows, cols)`` for a network.
 
     Attributes:
         name: dataset name, e.g. ``"fashion-mnist"``.
-        x_train: training images, ``uint8``, shape ``(n_train, rows, cols)``.
+        x_train: training images, ``uint8``, shape ``(n_train, rows, cols)`` or
+            ``(n_train, rows, cols, channels)``.
         y_train: training labels, ``int64``, shape ``(n_train,)``, values in ``0 .. n_classes - 1``.
-        x_test: test images, ``uint8``, shape ``(n_test, rows, cols)``.
+        x_test: test images, ``uint8``, shape ``(n_test, rows, cols)`` or ``(n_test, rows, cols, channels)``.
         y_test: test labels, ``int64``, shape ``(n_test,)``.
         class_names: one name per label value, ``class_names[k]`` for label ``k``.
         source: ``"full"`` (the complete official files) or ``"embedded-sample"`` (the small sample shipped
@@ -49,10 +51,10 @@ class Dataset:
 
     def __post_init__(self) -> None:
         for split, x, y in (("train", self.x_train, self.y_train), ("test", self.x_test, self.y_test)):
-            if x.ndim != 3 or y.ndim != 1 or x.shape[0] != y.shape[0]:
+            if x.ndim not in (3, 4) or y.ndim != 1 or x.shape[0] != y.shape[0]:
                 raise DataError(
-                    f"{self.name} {split} split: images must have shape (n, rows, cols) and labels (n,) with "
-                    f"the same n; got images {x.shape} and labels {y.shape}"
+                    f"{self.name} {split} split: images must have shape (n, rows, cols) or (n, rows, cols, "
+                    f"channels) and labels (n,) with the same n; got images {x.shape} and labels {y.shape}"
                 )
             if y.size and (y.min() < 0 or y.max() >= len(self.class_names)):
                 raise DataError(
@@ -69,6 +71,11 @@ class Dataset:
     def image_shape(self) -> tuple[int, int]:
         """``(rows, cols)`` of one image, in pixels."""
         return (int(self.x_train.shape[1]), int(self.x_train.shape[2]))
+
+    @property
+    def n_channels(self) -> int:
+        """Channels per image: 1 for ``(n, rows, cols)`` images, else the last axis (3 for RGB)."""
+        return 1 if self.x_train.ndim == 3 else int(self.x_train.shape[3])
 
     @property
     def n_train(self) -> int:
@@ -91,6 +98,7 @@ class Dataset:
             "n_train": self.n_train,
             "n_test": self.n_test,
             "image_shape": list(self.image_shape),
+            "n_channels": self.n_channels,
             "n_classes": self.n_classes,
             "class_names": list(self.class_names),
         }
@@ -103,7 +111,7 @@ class Dataset:
 
 
 class TensorSplits(NamedTuple):
-    """Torch tensors of a :class:`Dataset`: images ``(n, 1, rows, cols)`` float, labels ``(n,)`` int64."""
+    """Torch tensors of a :class:`Dataset`: images ``(n, channels, rows, cols)`` float, labels ``(n,)``."""
 
     x_train: torch.Tensor
     y_train: torch.Tensor
@@ -121,15 +129,17 @@ def to_tensors(
     """Convert a dataset's images and labels to torch tensors.
 
     Args:
-        dataset: the dataset, with ``uint8`` images of shape ``(n, rows, cols)``.
+        dataset: the dataset, with ``uint8`` images of shape ``(n, rows, cols)`` or
+            ``(n, rows, cols, channels)``.
         dtype: floating-point type of the image tensors; ``None`` means ``torch.float32``.
         device: where the tensors live (``"cpu"``, ``"cuda"``, ...); ``None`` means torch's default device.
-        normalize: if true, grey levels are divided by 255 so that pixels lie in ``[0, 1]`` (0 black,
+        normalize: if true, levels are divided by 255 so that pixels lie in ``[0, 1]`` (0 black,
             1 white); no mean or standard deviation is subtracted. If false, pixels keep their values
             0..255, as floats.
 
     Returns:
-        :class:`TensorSplits` with images of shape ``(n, 1, rows, cols)`` (one channel, NCHW layout) and
+        :class:`TensorSplits` with images of shape ``(n, channels, rows, cols)`` (NCHW layout: one channel
+        for grey-scale images, e.g. ``(n, 1, 28, 28)`` for Fashion-MNIST, ``(n, 3, 32, 32)`` for CIFAR-10) and
         labels of shape ``(n,)``, ``torch.int64``, ready for ``torch.nn.functional.cross_entropy``.
     """
     import torch
@@ -140,7 +150,8 @@ def to_tensors(
         raise DataError(f"to_tensors: dtype must be a floating-point torch dtype, got {dtype}")
 
     def images(x: np.ndarray) -> torch.Tensor:
-        t = torch.from_numpy(np.ascontiguousarray(x)).to(device=device, dtype=dtype).unsqueeze(1)
+        t = torch.from_numpy(np.ascontiguousarray(x)).to(device=device, dtype=dtype)
+        t = t.unsqueeze(1) if t.ndim == 3 else t.permute(0, 3, 1, 2).contiguous()
         return t.div_(255.0) if normalize else t
 
     def labels(y: np.ndarray) -> torch.Tensor:
