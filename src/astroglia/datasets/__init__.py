@@ -1,4 +1,4 @@
-"""Datasets: IDX files, Fashion-MNIST (full or embedded sample), parity/XOR, and minibatch streams.
+"""Datasets: IDX files, Fashion-MNIST (full or embedded sample), CIFAR-10, parity/XOR, and minibatch streams.
 
 The rest of astroglia gets image data through one call::
 
@@ -10,6 +10,8 @@ The rest of astroglia gets image data through one call::
 """
 
 from astroglia.datasets.base import Dataset, TensorSplits, to_tensors
+from astroglia.datasets.cifar10 import CLASS_NAMES as CIFAR10_CLASS_NAMES
+from astroglia.datasets.cifar10 import cifar10_available, download_cifar10, find_cifar10, load_cifar10
 from astroglia.datasets.fashion_mnist import (
     CLASS_NAMES,
     download_fashion_mnist,
@@ -24,14 +26,19 @@ from astroglia.datasets.registry import DATASET_NAMES, load_dataset
 from astroglia.datasets.stream import BatchStream
 
 __all__ = [
+    "CIFAR10_CLASS_NAMES",
     "CLASS_NAMES",
     "DATASET_NAMES",
     "BatchStream",
     "Dataset",
     "TensorSplits",
+    "cifar10_available",
+    "download_cifar10",
     "download_fashion_mnist",
     "fashion_mnist_available",
+    "find_cifar10",
     "find_fashion_mnist",
+    "load_cifar10",
     "load_dataset",
     "load_fashion_mnist",
     "load_fashion_mnist_sample",
