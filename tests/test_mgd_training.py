@@ -1,0 +1,153 @@
+"""MGD training runs: resume, determinism, bad input and run records (embedded Fashion-MNIST sample)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from astroglia.cli import main
+from astroglia.errors import ConfigError
+from astroglia.experiments.mgd_training import RunControl, TrainingStopped, train_mgd
+from astroglia.experiments.setup import TaskConfig, build_network, prepare_task
+from astroglia.mgd.config import MGDConfig
+from astroglia.networks import count_parameters
+from astroglia.runs import RunDir, read_metrics
+
+TASK = TaskConfig(data_source="sample", network="mlp", hidden=8, input_pool=4, batch_size=64, seed=5)
+MGD = MGDConfig(eta=5.0, delta_theta=0.3, tau_x=2, tau_p=1, tau_theta=3, seed=5)
+
+
+def _run(tmp_path, name, steps, *, resume=False, checkpoint_every=25, task=TASK):
+    prepared = prepare_task(task)
+    run = RunDir(tmp_path / name, config={}, seed=task.seed, kind="test", resume=resume)
+    control = RunControl(steps=steps, log_every=10, checkpoint_every=checkpoint_every, progress=False)
+    return train_mgd(prepared, MGD, control, run, resume=resume), run
+
+
+def _theta(run):
+    return torch.load(run.path / "checkpoints/last.pt", weights_only=False)["engine"]["theta"]
+
+
+def test_paper_networks_have_the_papers_parameter_counts():
+    """(g) 14,378 parameters for Fashion-MNIST, 26,154 for CIFAR-10."""
+    assert count_parameters(build_network("paper-cnn", (1, 28, 28), 10, seed=0)) == 14378
+    assert count_parameters(build_network("paper-cnn", (3, 32, 32), 10, seed=0)) == 26154
+
+
+def test_resume_is_bit_identical(tmp_path):
+    """(f) stop at a checkpoint in the middle of an input hold and an integration window, resume, compare."""
+    _, full = _run(tmp_path, "full", 70)
+    _, part = _run(tmp_path, "part", 25)  # 25 % tau_x != 0 and 25 % tau_theta != 0
+    summary, resumed = _run(tmp_path, "part", 70, resume=True)
+    assert torch.equal(_theta(full), _theta(resumed))
+    # the interrupted run logged an extra point at its end (step 25); all other points agree exactly
+    a = read_metrics(full.path)
+    b = [r for r in read_metrics(resumed.path) if r["step"] != 25]
+    keys = ("step", "evaluations", "samples", "test_accuracy", "test_loss")
+    assert [[r[k] for k in keys] for r in a] == [[r[k] for k in keys] for r in b]
+    assert summary["steps"] == 70
+
+
+def test_same_seed_same_metrics(tmp_path):
+    """(i) two runs with the same seed log identical values (wall times aside)."""
+    _, r1 = _run(tmp_path, "a", 40)
+    _, r2 = _run(tmp_path, "b", 40)
+    keys = ("step", "evaluations", "samples", "updates", "train_cost", "test_accuracy", "test_loss")
+    m1, m2 = read_metrics(r1.path), read_metrics(r2.path)
+    assert len(m1) == 5
+    assert [[r[k] for k in keys] for r in m1] == [[r[k] for k in keys] for r in m2]
+    assert torch.equal(_theta(r1), _theta(r2))
+
+
+def test_summary_and_metrics_fields(tmp_path):
+    summary, run = _run(tmp_path, "s", 20)
+    for key in (
+        "method",
+        "parameters",
+        "steps",
+        "evaluations",
+        "samples",
+        "wall_s",
+        "test_accuracy",
+        "dataset",
+    ):
+        assert key in summary
+    assert summary["test_split"].startswith("embedded sample")
+    assert summary["parameters"] == 49 * 8 + 8 + 8 * 10 + 10
+    rec = read_metrics(run.path)[-1]
+    assert {"step", "evaluations", "samples", "wall_s", "train_cost", "test_accuracy"} <= set(rec)
+    # tau_x = 2: 10 inputs of 64 samples in 20 steps; baselines at n = 0,2,3,4,6,8,9,10,12,14,15,16,18
+    assert rec["samples"] == 640 and rec["evaluations"] == 20 + 13
+
+
+def test_nan_loss_stops_with_step_and_keeps_last_checkpoint(tmp_path):
+    prepared = prepare_task(TASK)
+    calls = {"n": 0}
+    good = prepared.loss_fn
+
+    def bad_loss(out, y):
+        calls["n"] += 1
+        return good(out, y) if calls["n"] < 80 else torch.tensor(float("nan"))
+
+    prepared.loss_fn = bad_loss
+    run = RunDir(tmp_path / "nan", config={}, seed=0, kind="test")
+    control = RunControl(steps=200, log_every=10, checkpoint_every=20, progress=False)
+    with pytest.raises(TrainingStopped, match=r"step \d+") as info:
+        train_mgd(prepared, MGD, control, run)
+    summary = json.loads((run.path / "summary.json").read_text())
+    assert summary["status"] == "stopped: non-finite cost"
+    ckpt = torch.load(run.path / "checkpoints/last.pt", weights_only=False)
+    saved_step = ckpt["engine"]["counters"]["steps"]
+    assert saved_step == 40 and torch.isfinite(ckpt["engine"]["theta"]).all()
+    assert f"step {saved_step}" in str(info.value)
+    assert read_metrics(run.path)[-1]["step"] == 40
+
+
+@pytest.mark.parametrize(
+    ("argv", "field"),
+    [
+        (["--tau-x", "-1"], "tau_x"),
+        (["--delta-theta", "0"], "delta_theta"),
+        (["--batch-size", "0"], "batch_size"),
+        (["--steps", "0"], "steps"),
+    ],
+)
+def test_cli_rejects_invalid_values_before_training(tmp_path, capsys, argv, field):
+    code = main(["mgd", "train", "--data-source", "sample", "--out", str(tmp_path / "x"), *argv])
+    assert code == 2
+    assert field in capsys.readouterr().err
+    assert not (tmp_path / "x" / "metrics.jsonl").exists()
+
+
+def test_cli_rejects_unknown_option_and_unknown_toml_key(tmp_path, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["mgd", "train", "--no-such-option", "1"])
+    assert info.value.code == 2
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("[mgd]\neta = 1.0\ntau_q = 3\n")
+    assert main(["mgd", "train", "--config", str(cfg), "--out", str(tmp_path / "y")]) == 2
+    assert "tau_q" in capsys.readouterr().err
+    cfg.write_text("[mgd]\ntau_theta = -2\n")
+    with pytest.raises(ConfigError, match="tau_theta"):
+        from astroglia.cli.mgd import configs_from_args
+
+        configs_from_args(type("A", (), {"preset": "demo", "config": str(cfg)})())
+
+
+def test_cli_train_writes_run_directory_and_resumes(tmp_path, capsys):
+    out = tmp_path / "run"
+    common = ["mgd", "train", "--preset", "demo", "--data-source", "sample", "--out", str(out), "--json"]
+    opts = ["--log-every", "50", "--checkpoint-every", "50", "--bp-steps", "20", "--bp-log-every", "10"]
+    assert main([*common, *opts, "--steps", "100"]) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert first["steps"] == 100 and set(first["baselines"]) == {"sgd", "adam"}
+    for name in ("config.json", "metrics.jsonl", "summary.json", "report.html"):
+        assert (out / name).exists(), name
+    assert (out / "figures" / "accuracy_vs_samples_and_time.png").stat().st_size > 10_000
+    config = json.loads((out / "config.json").read_text())
+    assert config["seed"] == 0 and config["environment"]["packages"]["torch"]
+    assert main([*common, *opts, "--steps", "150", "--resume"]) == 0
+    second = json.loads(capsys.readouterr().out)
+    assert second["steps"] == 150 and [r["step"] for r in read_metrics(out)] == [0, 50, 100, 150]
