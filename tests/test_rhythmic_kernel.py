@@ -193,3 +193,21 @@ def test_closed_loop_stops_at_box():
     assert res.diverged and res.n_done < 100
     assert res.outputs.shape == (res.n_done, 3)
     assert np.all(np.abs(res.outputs) <= 1)
+
+
+def test_frozen_phase_drive_is_a_static_network():
+    """evolve_phases=False keeps the phases and equals the reference step with the phase update skipped."""
+    net = _net(seed=11)
+    p = Params(m=0.4)
+    u = np.random.default_rng(3).normal(size=(100, 3))
+    s0 = _state(net)
+    res = drive(net, p, s0, u, evolve_phases=False)
+    assert np.array_equal(res.state.phases, s0.phases)
+    r0, m0 = order_parameter(s0.phases)
+    assert np.allclose(res.sync, r0) and np.allclose(res.mean_phase, m0)
+    nodes = s0.nodes
+    mod = 1.0 - 0.2 * (1.0 + np.sin(s0.phases))
+    for t in range(100):
+        pre = np.bincount(net.link_target, net.weights * mod * nodes[net.indices], minlength=net.n_nodes)
+        nodes = np.tanh(pre + net.w_in @ u[t])
+    assert np.max(np.abs(res.state.nodes - nodes)) < 1e-12

@@ -352,6 +352,7 @@ def _nb_drive(
     sync_out,
     mphase_out,
     record_nodes,
+    evolve_phases,
 ):  # pragma: no cover
     n_links = phases0.shape[0]
     nodes = nodes0.copy()
@@ -359,9 +360,23 @@ def _nb_drive(
     new_nodes = np.empty_like(nodes)
     new_phases = np.empty_like(phases)
     trig = np.empty((n_links, 2))
-    _nb_trig(phases, trig)
+    r, mp = _nb_trig(phases, trig)
+    w_eff = weights
+    m_eff = m
+    if not evolve_phases:  # frozen phases: fold the modulation into the weights once, (A_l M_l) * 1.0
+        w_eff = np.empty_like(weights)
+        for lnk in range(n_links):
+            w_eff[lnk] = weights[lnk] * (1.0 - 0.5 * m * (1.0 + trig[lnk, 1]))
+        m_eff = 0.0
     for t in range(inputs.shape[0]):
-        _nb_nodes(indptr, indices, weights, w_in, leak, bias, m, nodes, trig, inputs[t], new_nodes)
+        _nb_nodes(indptr, indices, w_eff, w_in, leak, bias, m_eff, nodes, trig, inputs[t], new_nodes)
+        nodes, new_nodes = new_nodes, nodes
+        if record_nodes:
+            nodes_out[t] = nodes
+        if not evolve_phases:  # frozen phases: trig, R and <Phi> stay as they are
+            sync_out[t] = r
+            mphase_out[t] = mp
+            continue
         _nb_phases(
             indices,
             link_target,
@@ -372,15 +387,12 @@ def _nb_drive(
             eps2,
             gamma,
             tau,
-            new_nodes,
+            nodes,
             phases,
             trig,
             new_phases,
         )
-        nodes, new_nodes = new_nodes, nodes
         phases, new_phases = new_phases, phases
-        if record_nodes:
-            nodes_out[t] = nodes
         r, mp = _nb_trig(phases, trig)
         sync_out[t] = r
         mphase_out[t] = mp
@@ -487,6 +499,23 @@ def _nb_closed_loop(
     return nodes, phases, n_steps, False, frozen_at
 
 
+_INDEX_CACHE: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+
+def _int32_indices(a: np.ndarray) -> np.ndarray:
+    """int32 copy of the coupling indices (half the memory traffic in the hot gather), cached per array."""
+    if a.dtype == np.int32 or a.size == 0 or a.max() >= 2**31:
+        return a
+    hit = _INDEX_CACHE.get(id(a))
+    if hit is not None and hit[0] is a:
+        return hit[1]
+    if len(_INDEX_CACHE) > 16:
+        _INDEX_CACHE.clear()
+    small = a.astype(np.int32)
+    _INDEX_CACHE[id(a)] = (a, small)
+    return small
+
+
 def _net_args(net: Network, p: Params) -> tuple:
     return (
         net.indptr,
@@ -494,7 +523,7 @@ def _net_args(net: Network, p: Params) -> tuple:
         net.weights,
         net.link_target,
         net.phi_indptr,
-        net.phi_indices,
+        _int32_indices(net.phi_indices),
         np.ascontiguousarray(net.w_in, dtype=np.float64),
         net.omega,
         float(p.leak),
@@ -508,11 +537,18 @@ def _net_args(net: Network, p: Params) -> tuple:
 
 
 def drive(
-    net: Network, p: Params, state: State, inputs: np.ndarray, *, record_nodes: bool = True
+    net: Network,
+    p: Params,
+    state: State,
+    inputs: np.ndarray,
+    *,
+    record_nodes: bool = True,
+    evolve_phases: bool = True,
 ) -> DriveResult:
     """Teacher-forced run over ``inputs`` (T, D) with the compiled kernel; same result as
     :func:`drive_reference` up to rounding. With ``record_nodes=False`` the ``nodes`` record is empty
-    (shape (0, N))."""
+    (shape (0, N)). With ``evolve_phases=False`` the phases stay frozen (equation (5) is skipped; with
+    ``m = 0`` this is exactly a static echo state network)."""
     inputs = np.ascontiguousarray(inputs, dtype=np.float64)
     t_len = inputs.shape[0]
     nodes_out = np.empty((t_len if record_nodes else 0, net.n_nodes))
@@ -527,6 +563,7 @@ def drive(
         sync,
         mphase,
         record_nodes,
+        evolve_phases,
     )
     return DriveResult(State(nodes, phases), nodes_out, sync, mphase)
 
