@@ -1,0 +1,24 @@
+"""``astroglia rhythmic`` command line: options, and bad values rejected before any computation."""
+
+from __future__ import annotations
+
+import pytest
+
+from astroglia.cli import build_parser, main
+
+
+def test_subcommands_and_options():
+    parser = build_parser()
+    for cmd in ("train", "sense", "recall", "scan"):
+        args = parser.parse_args(["rhythmic", cmd, "--seed", "3", "--json", "--k-phi", "20"])
+        assert args.seed == 3 and args.json and args.k_phi == 20.0
+    args = parser.parse_args(["rhythmic", "recall", "--context", "0.25", "--n-targets", "8"])
+    assert args.context == 0.25 and args.n_targets == 8
+    with pytest.raises(SystemExit):
+        parser.parse_args(["rhythmic", "recall", "--protocol", "spin"])
+
+
+def test_bad_hyperparameter_is_a_clear_error(tmp_path, capsys):
+    code = main(["rhythmic", "train", "--m", "2", "--out", str(tmp_path / "r")])
+    assert code == 2
+    assert "m = 2.0" in capsys.readouterr().err
