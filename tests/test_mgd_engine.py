@@ -209,3 +209,30 @@ def test_invalid_config_names_the_field(field: str, value):
         cfg.validate()
     with pytest.raises(ConfigError, match=field):
         MGDEngine(FunctionObjective(lambda th, x: 0.0, np.zeros(2)), cfg, FixedInput())
+
+
+def test_ask_tell_equals_step():
+    """Driving the loop by ask/tell with the same measurements gives the same run as step()."""
+
+    def fn(theta, _x):
+        return float(np.sum(np.sin(theta)) + 0.1 * np.sum(theta**2))
+
+    cfg = MGDConfig(eta=0.5, delta_theta=0.2, tau_x=2, tau_p=3, tau_theta=4, seed=3)
+    a = MGDEngine(FunctionObjective(fn, np.linspace(-1, 1, 7)), cfg, FixedInput())
+    b = MGDEngine(FunctionObjective(fn, np.linspace(-1, 1, 7)), cfg, FixedInput())
+    a.run(37)
+    kinds = []
+    while b.counters.steps < 37:
+        m = b.ask()
+        assert b.ask() is m  # idempotent until told
+        kinds.append(m.kind)
+        point = b.theta if m.perturbation is None else b.theta + m.perturbation
+        b.tell(fn(point.numpy(), None))
+    assert torch.equal(a.theta, b.theta) and a.counters == b.counters
+    assert kinds.count("baseline") == expected_counts(37, 2, 4)["baseline_evaluations"]
+    with pytest.raises(RuntimeError):
+        b.tell(1.0)
+    with pytest.raises(NonFiniteCostError):
+        b.ask()
+        b.tell(float("inf"))
+    assert b.ask().step == 37  # the request stays pending after a non-finite value

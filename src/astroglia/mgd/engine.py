@@ -54,6 +54,16 @@ class Counters:
 
 
 @dataclass
+class Measurement:
+    """A request for one cost measurement at ``theta + perturbation`` (``perturbation`` None: baseline)."""
+
+    kind: str
+    perturbation: torch.Tensor | None
+    batch: Any
+    step: int
+
+
+@dataclass
 class StepResult:
     """What one step measured: perturbed cost C, baseline C0 and C_tilde (after clipping)."""
 
@@ -125,6 +135,8 @@ class MGDEngine:
         self._baseline: float | None = None
         self._pattern_index = -1
         self._perturbation: torch.Tensor | None = None
+        self._pending: Measurement | None = None
+        self._in_step = False
 
     @property
     def n_params(self) -> int:
@@ -156,43 +168,83 @@ class MGDEngine:
             self._pattern_index = k
         return self._perturbation
 
-    def _measure(self, perturbation: torch.Tensor | None) -> float:
-        value = self.objective.cost(self.theta, self._batch, perturbation)
-        self.counters.evaluations += 1
-        if not math.isfinite(value):
-            kind = "baseline" if perturbation is None else "perturbed"
-            raise NonFiniteCostError(
-                f"the {kind} cost is {value} at step {self.counters.steps}; parameters were left at their "
-                "last finite state",
-                step=self.counters.steps,
-            )
-        return value
+    # -- ask/tell: the loop as a sequence of measurement requests --------------------------------------------
 
-    @torch.no_grad()
-    def step(self) -> StepResult:
-        """Advance one time step; return the measured costs. Raises NonFiniteCostError on NaN/inf cost."""
-        cfg = self.config
+    def ask(self) -> Measurement:
+        """The next measurement the loop needs: the cost at ``theta + perturbation`` on ``batch``.
+
+        Starting a step presents the next input (every ``tau_x`` steps) and selects the perturbation. The
+        request is ``kind="baseline"`` (perturbation None) when C0 must be re-measured, else
+        ``kind="perturbed"``. Asking again before :meth:`tell` returns the same request.
+        """
+        if self._pending is not None:
+            return self._pending
         n = self.counters.steps
-        if n % cfg.tau_x == 0 or self._stream_state is None:
-            self._present_input()
+        if not self._in_step:
+            if n % self.config.tau_x == 0 or self._stream_state is None:
+                self._present_input()
+            self._in_step = True
         pert = self._current_perturbation(n)
         if self._baseline is None:
-            self._baseline = self._measure(None)
+            self._pending = Measurement("baseline", None, self._batch, n)
+        else:
+            self._pending = Measurement("perturbed", pert, self._batch, n)
+        return self._pending
+
+    @torch.no_grad()
+    def tell(self, value: float) -> StepResult | None:
+        """Report the measured cost for the pending request; return the StepResult when the step completed.
+
+        A NaN or inf value raises NonFiniteCostError and leaves the request pending (theta and G_int are
+        untouched), so a caller may re-measure, or stop with the last finite state.
+        """
+        if self._pending is None:
+            raise RuntimeError("tell() called without a pending request; call ask() first")
+        request = self._pending
+        value = float(value)
+        self.counters.evaluations += 1
+        if not math.isfinite(value):
+            raise NonFiniteCostError(
+                f"the {request.kind} cost is {value} at step {request.step}; parameters were left at their "
+                "last finite state",
+                step=request.step,
+            )
+        self._pending = None
+        if request.kind == "baseline":
+            self._baseline = value
             self.counters.baseline_evaluations += 1
+            return None
+        return self._finish_step(request.perturbation, value)
+
+    def _finish_step(self, pert: torch.Tensor, cost: float) -> StepResult:
+        cfg = self.config
+        n = self.counters.steps
         baseline = self._baseline
-        cost = self._measure(pert)
         c_tilde = cost - baseline
         if cfg.clip is not None:
             c_tilde = min(max(c_tilde, -cfg.clip), cfg.clip)
         # G = C_tilde * theta_tilde * dt / Delta_theta^2, accumulated in place
         self.g_int.add_(pert, alpha=c_tilde * cfg.dt / self.delta_theta**2)
         self.counters.steps = n + 1
+        self._in_step = False
         if (n + 1) % cfg.tau_theta == 0:
             self.theta.add_(self.g_int, alpha=-cfg.eta)
             self.g_int.zero_()
             self.counters.updates += 1
             self._baseline = None
         return StepResult(cost=cost, baseline=baseline, c_tilde=c_tilde)
+
+    def step(self) -> StepResult:
+        """Advance one time step, measuring through the objective; return the measured costs.
+
+        Equivalent to answering :meth:`ask` with ``objective.cost`` until :meth:`tell` completes the step.
+        Raises NonFiniteCostError on a NaN/inf cost.
+        """
+        while True:
+            m = self.ask()
+            result = self.tell(self.objective.cost(self.theta, m.batch, m.perturbation))
+            if result is not None:
+                return result
 
     def run(self, n_steps: int) -> None:
         """Take ``n_steps`` steps."""
@@ -206,7 +258,11 @@ class MGDEngine:
     # -- checkpoints ---------------------------------------------------------------------------------------
 
     def state_dict(self) -> dict[str, Any]:
-        """All needed to continue bit-identically: parameters, integrator, counters, stream position."""
+        """Checkpoint between steps (not while a request is pending).
+
+        All needed to continue bit-identically: parameters, integrator, counters, stream position."""
+        if self._pending is not None or self._in_step:
+            raise RuntimeError("state_dict() must be taken between steps, not while a measurement is pending")
         return {
             "version": STATE_VERSION,
             "config": asdict(self.config),
@@ -244,6 +300,8 @@ class MGDEngine:
         self._baseline = state["baseline"]
         self._pattern_index = -1
         self._perturbation = None
+        self._pending = None
+        self._in_step = False
         self._stream_state = state["stream_state_current"]
         if self._stream_state is not None:
             self.stream.load_state_dict(self._stream_state)
