@@ -69,7 +69,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     cfg = configs_from_args(args)
     if args.json:
         cfg["control"].progress = False
-    summary = run_classification(
+    summary, _ = run_classification(
         cfg["task"], cfg["mgd"], cfg["control"], cfg["backprop"], args.out, resume=args.resume
     )
     if args.json:

@@ -25,8 +25,8 @@ def run_classification(
     *,
     resume: bool = False,
     extra_sections: list[Section] | None = None,
-) -> dict[str, Any]:
-    """Train by MGD, then run the backprop baselines, write figures and ``report.html``; return the summary.
+) -> tuple[dict[str, Any], list[Section]]:
+    """Train by MGD, then the backprop baselines; write figures and report.html; return (summary, sections).
 
     Everything is validated before data are loaded. The MGD seed is the task's seed.
     """
@@ -64,4 +64,4 @@ def run_classification(
     write_html_report(
         run.path / "report.html", "astroglia: MGD training run", sections, subtitle=str(run.path)
     )
-    return summary
+    return summary, sections
