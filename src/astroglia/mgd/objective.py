@@ -18,6 +18,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from astroglia.mgd.batched import module_costs, parameter_layout
+
 
 @runtime_checkable
 class Objective(Protocol):
@@ -40,6 +42,30 @@ class Objective(Protocol):
         """Scalar cost at ``theta + perturbation`` (or ``theta``) on ``batch``; parameters left at theta."""
         ...
 
+    # Optional: ``cost_many(theta, batch, perturbations (K, P)) -> (K,)``, the K perturbed costs at once
+    # (see :func:`cost_many`, which falls back to a loop over ``cost`` for objectives without it).
+
+
+def cost_many(
+    objective: Objective, theta: torch.Tensor, batch: Any, perturbations: torch.Tensor
+) -> torch.Tensor:
+    """Costs at ``theta + perturbations[k]`` for k < K, shape (K,), through ``objective.cost_many`` when it
+    has one (a batched evaluation), else one ``objective.cost`` call per row, in order."""
+    if perturbations.ndim != 2 or perturbations.shape[1] != theta.numel():
+        raise ValueError(
+            f"perturbations must have shape (K, {theta.numel()}), got {tuple(perturbations.shape)}"
+        )
+    batched = getattr(objective, "cost_many", None)
+    if batched is not None:
+        return batched(theta, batch, perturbations)
+    return _cost_loop(objective, theta, batch, perturbations)
+
+
+def _cost_loop(
+    objective: Objective, theta: torch.Tensor, batch: Any, perturbations: torch.Tensor
+) -> torch.Tensor:
+    return torch.tensor([objective.cost(theta, batch, p) for p in perturbations], dtype=torch.float64)
+
 
 class ModuleObjective:
     """A ``torch.nn.Module`` with a loss, as an :class:`Objective`.
@@ -48,13 +74,21 @@ class ModuleObjective:
         model: the network; all parameters with ``requires_grad`` are trained (``model.parameters()`` order).
         loss_fn: ``loss_fn(outputs, targets) -> scalar tensor`` (mean over the batch).
         batch: each batch is ``(inputs, targets)``, already on the model's device.
+        compute_dtype: precision of :meth:`cost_many`'s batched forward pass (e.g. ``torch.bfloat16``;
+            default: the parameters' dtype); see :mod:`astroglia.mgd.batched`.
+        chunk_size: :meth:`cost_many` evaluates at most this many perturbations at a time (default all).
 
     Evaluations run under ``torch.no_grad()`` and in the model's current mode (call ``model.eval()`` for
     networks with dropout or batch norm).
     """
 
     def __init__(
-        self, model: nn.Module, loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+        self,
+        model: nn.Module,
+        loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+        *,
+        compute_dtype: torch.dtype | None = None,
+        chunk_size: int | None = None,
     ) -> None:
         params = [p for p in model.parameters() if p.requires_grad]
         if not params:
@@ -75,6 +109,9 @@ class ModuleObjective:
                 p.data = self._flat[offset : offset + n].view_as(p)
                 offset += n
         self._params = params
+        self.compute_dtype = compute_dtype
+        self.chunk_size = chunk_size
+        self._layout = parameter_layout(model)
 
     @property
     def n_params(self) -> int:
@@ -100,6 +137,25 @@ class ModuleObjective:
             if perturbation is not None:
                 self._flat.copy_(theta)
         return float(value)
+
+    def cost_many(self, theta: torch.Tensor, batch: Any, perturbations: torch.Tensor) -> torch.Tensor:
+        """Costs at ``theta + perturbations[k]``, shape (K,), in one ``functional_call`` + ``vmap`` forward
+        pass (:func:`astroglia.mgd.batched.module_costs`); the module's own parameters are not touched.
+
+        Agrees with K calls of :meth:`cost` to float rounding (batched kernels sum in another order); in
+        ``compute_dtype`` when one is set.
+        """
+        names, shapes = self._layout
+        return module_costs(
+            self.model,
+            names,
+            shapes,
+            self.loss_fn,
+            theta + perturbations,
+            batch,
+            dtype=self.compute_dtype,
+            chunk_size=self.chunk_size,
+        )
 
 
 class FunctionObjective:
@@ -141,3 +197,8 @@ class FunctionObjective:
         point = theta if perturbation is None else theta + perturbation
         arg = point.detach().cpu().numpy().copy() if self.as_numpy else point.clone()
         return float(self.fn(arg, batch))
+
+    def cost_many(self, theta: torch.Tensor, batch: Any, perturbations: torch.Tensor) -> torch.Tensor:
+        """Costs at ``theta + perturbations[k]``, shape (K,): one call of ``fn`` per row, in order (a black
+        box cannot be vectorised), so the results equal K calls of :meth:`cost` exactly."""
+        return _cost_loop(self, theta, batch, perturbations)
