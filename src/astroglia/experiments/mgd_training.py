@@ -137,32 +137,31 @@ def train_mgd(
     last = log_point() if engine.counters.steps == 0 else read_metrics(run.path)[-1]
     status = "completed"
     error: str | None = None
+    budget = control.time_budget_s
     bar = tqdm(
-        total=control.steps,
+        total=control.steps if budget is None else None,  # with a time budget the step count is open
         initial=min(engine.counters.steps, control.steps),
-        desc="MGD",
+        desc="MGD" if budget is None else f"MGD ({budget:g} s budget)",
         unit="step",
         disable=not control.progress,
         dynamic_ncols=True,
+        mininterval=0.5,
     )
     try:
         while engine.counters.steps < control.steps:
-            if control.time_budget_s is not None and wall >= control.time_budget_s:
+            if budget is not None and wall >= budget:
                 status = "time budget reached"
                 break
-            n_chunk = min(
-                control.log_every - engine.counters.steps % control.log_every,
-                control.steps - engine.counters.steps,
-            )
             start = time.perf_counter()
             try:
-                for _ in range(n_chunk):
-                    result = engine.step()
-                    cost_sum += result.baseline
-                    cost_n += 1
+                result = engine.step()
             finally:
                 wall += time.perf_counter() - start
-            if engine.counters.steps % control.log_every == 0 or engine.counters.steps == control.steps:
+            cost_sum += result.baseline
+            cost_n += 1
+            bar.update(1)
+            steps = engine.counters.steps
+            if steps % control.log_every == 0 or steps == control.steps:
                 last = log_point()
                 cost_sum, cost_n = 0.0, 0
                 bar.set_postfix(
@@ -170,8 +169,7 @@ def train_mgd(
                     test_acc=f"{last['test_accuracy']:.3f}",
                     evals_s=f"{last['evals_per_s']:.0f}",
                 )
-            bar.update(n_chunk)
-            if engine.counters.steps % control.checkpoint_every == 0:
+            if steps % control.checkpoint_every == 0:
                 checkpoint()
     except NonFiniteCostError as exc:
         status, error = "stopped: non-finite cost", f"{exc} (step {exc.step})"
