@@ -16,18 +16,18 @@ demo: $(STAMP)
 	$(BIN)/astroglia demo --out runs/demo
 
 test: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks examples
-	$(BIN)/ruff format --check src tests benchmarks examples
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -q -m "not slow"
 
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks examples
+	$(BIN)/ruff check .
 
 format: $(STAMP)
-	$(BIN)/ruff format src tests benchmarks examples
+	$(BIN)/ruff format .
 
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[test,bench]'
