@@ -13,6 +13,7 @@ from astroglia.mgd.codes import (
 from astroglia.mgd.config import MGDConfig
 from astroglia.mgd.engine import Counters, Measurement, MGDEngine, StepResult, expected_counts
 from astroglia.mgd.objective import FunctionObjective, ModuleObjective, Objective, cost_many
+from astroglia.mgd.optim import MGD
 from astroglia.mgd.streams import FixedInput, InputStream, TensorBatches
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "FixedInput",
     "FunctionObjective",
     "GaussianCode",
+    "MGD",
     "InputStream",
     "MGDConfig",
     "MGDEngine",
