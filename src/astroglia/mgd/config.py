@@ -2,23 +2,41 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 from astroglia.config import check
 from astroglia.mgd.codes import CODES
+
+MODES = ("digital", "analog")
+TIME_CONSTANTS = ("tau_x", "tau_p", "tau_theta")
 
 
 @dataclass
 class MGDConfig:
     r"""MGD hyperparameters.
 
-    Time constants are integers in units of the time step ``dt`` (digital mode):
+    Two modes (specs/mgd.md section 3):
 
-    - ``tau_x``: steps each input (sample or minibatch) is held before the next is presented;
-    - ``tau_p``: steps each perturbation pattern is held before the next is drawn;
-    - ``tau_theta``: steps the gradient estimate is integrated before :math:`\theta \leftarrow \theta -
-      \eta G_{int}`.
+    - ``"digital"``: the time constants are integers, in steps:
+
+      - ``tau_x``: steps each input (sample or minibatch) is held before the next is presented;
+      - ``tau_p``: steps each perturbation pattern is held before the next is drawn;
+      - ``tau_theta``: steps the gradient estimate is integrated before :math:`\theta \leftarrow \theta -
+        \eta G_{int}`;
+
+      :math:`\tilde C = C - C_0` with a measured unperturbed baseline :math:`C_0`.
+    - ``"analog"``: the time constants are floats > 0 in the time unit of ``dt`` (step :math:`n` is at time
+      :math:`t = n\,dt`); there is no baseline measurement, :math:`\tilde C` is a first-order high-pass of
+      the measured cost with time constant ``tau_hp``, ``tau_theta`` is the time constant of a low-pass
+      integrator and the parameters are updated at every step (see :mod:`astroglia.mgd.engine`). Each input
+      must be held for at least two steps (``tau_x >= 2 dt``): the first step after an input change only
+      re-seeds the high-pass filter.
+
+    In digital mode a time constant given as an integral float (5.0, as TOML or the command line may give it)
+    is stored as the integer 5.
 
     Amplitude conventions (``amplitude``):
 
@@ -42,9 +60,25 @@ class MGDConfig:
     code: str = field(
         default="random", metadata={"help": "perturbation code family", "choices": tuple(CODES)}
     )
-    tau_x: int = field(default=1, metadata={"help": "steps each input is held"})
-    tau_p: int = field(default=1, metadata={"help": "steps each perturbation pattern is held"})
-    tau_theta: int = field(default=1, metadata={"help": "steps the gradient is integrated between updates"})
+    mode: str = field(
+        default="digital",
+        metadata={
+            "help": "digital: baseline C0, update every tau_theta steps; analog: high-pass cost, low-pass "
+            "integrator, update every step",
+            "choices": MODES,
+        },
+    )
+    tau_x: float = field(
+        default=1, metadata={"help": "input hold time (digital: integer steps; analog: time units of dt)"}
+    )
+    tau_p: float = field(default=1, metadata={"help": "perturbation pattern hold time"})
+    tau_theta: float = field(
+        default=1,
+        metadata={"help": "digital: steps integrated between updates; analog: integrator time constant"},
+    )
+    tau_hp: float = field(
+        default=1.6, metadata={"help": "analog mode: time constant of the cost high-pass filter (paper: 1.6)"}
+    )
     dt: float = field(
         default=1.0, metadata={"help": "time step (enters G = C_tilde theta_tilde dt / Delta^2)"}
     )
@@ -52,6 +86,20 @@ class MGDConfig:
         default=None, metadata={"help": "clip C_tilde to [-clip, clip]; none disables (paper CIFAR-10: 0.01)"}
     )
     seed: int = field(default=0, metadata={"help": "seed of the perturbation code"})
+    code_kwargs: dict[str, Any] = field(
+        default_factory=dict,
+        metadata={
+            "help": "keyword arguments of the code family (TOML only), e.g. {band = [0.4, 0.9]} for "
+            "sinusoid; the sinusoid code gets dt from this config unless given here"
+        },
+    )
+
+    def __post_init__(self) -> None:
+        if self.mode == "digital":
+            for name in TIME_CONSTANTS:
+                value = getattr(self, name)
+                if isinstance(value, float) and value.is_integer():
+                    setattr(self, name, int(value))
 
     def validate(self) -> None:
         """Raise ConfigError naming the first invalid field."""
@@ -75,12 +123,57 @@ class MGDConfig:
             "total or per_parameter",
         )
         check(self.code in CODES, "code", self.code, f"must be one of {', '.join(sorted(CODES))}")
-        for name in ("tau_x", "tau_p", "tau_theta"):
-            value = getattr(self, name)
-            check(isinstance(value, int) and value >= 1, name, value, "must be an integer >= 1 (steps)")
+        check(self.mode in MODES, "mode", self.mode, "digital or analog")
+        if self.mode == "digital":
+            for name in TIME_CONSTANTS:
+                value = getattr(self, name)
+                check(
+                    isinstance(value, int) and not isinstance(value, bool) and value >= 1,
+                    name,
+                    value,
+                    "must be an integer >= 1 (steps) in digital mode",
+                )
+        else:
+            for name in TIME_CONSTANTS:
+                value = getattr(self, name)
+                check(
+                    isinstance(value, (int, float)) and math.isfinite(value) and value > 0,
+                    name,
+                    value,
+                    "must be a finite number > 0 (time units of dt) in analog mode",
+                )
+            check(
+                self.tau_x >= 2 * self.dt,
+                "tau_x",
+                self.tau_x,
+                f"must be >= 2 dt = {2 * self.dt} in analog mode: the first step after an input change only "
+                "re-seeds the high-pass filter, so an input held for one step teaches nothing",
+            )
+            check(
+                self.tau_p >= self.dt,
+                "tau_p",
+                self.tau_p,
+                f"must be >= dt = {self.dt} in analog mode (a pattern lasts at least one step)",
+            )
+        check(
+            isinstance(self.tau_hp, (int, float)) and math.isfinite(self.tau_hp) and self.tau_hp > 0,
+            "tau_hp",
+            self.tau_hp,
+            "must be a finite number > 0",
+        )
+        check(isinstance(self.code_kwargs, dict), "code_kwargs", self.code_kwargs, "must be a table")
         if self.clip is not None:
             check(math.isfinite(self.clip) and self.clip > 0, "clip", self.clip, "must be > 0, or none")
         check(isinstance(self.seed, int) and self.seed >= 0, "seed", self.seed, "must be an integer >= 0")
+
+    def code_arguments(self) -> dict[str, Any]:
+        """Keyword arguments for :func:`~astroglia.mgd.codes.make_code`: ``code_kwargs``, plus ``dt`` for a
+        family that takes one (the sinusoid code), unless ``code_kwargs`` sets it."""
+        kwargs = dict(self.code_kwargs)
+        params = inspect.signature(CODES[self.code].__init__).parameters
+        if "dt" in params and "dt" not in kwargs:
+            kwargs["dt"] = float(self.dt)
+        return kwargs
 
     def amplitudes(self, n_params: int) -> tuple[float, float]:
         """(a, Delta_theta): per-parameter amplitude and total L2 norm for ``n_params`` parameters."""
