@@ -1,6 +1,6 @@
-r"""The MGD engine, digital mode (specs/mgd.md section 3).
+r"""The MGD engine, digital and analog modes (specs/mgd.md section 3).
 
-Per step :math:`n = 0, 1, 2, \dots`:
+Digital mode, per step :math:`n = 0, 1, 2, \dots`:
 
 1. every :math:`\tau_x` steps (:math:`n \bmod \tau_x = 0`) the next input :math:`x` is presented;
 2. every :math:`\tau_p` steps pattern :math:`k = \lfloor n/\tau_p \rfloor` becomes the perturbation
@@ -15,23 +15,52 @@ Per step :math:`n = 0, 1, 2, \dots`:
 So after :math:`S` steps there were :math:`S` perturbed measurements, :math:`\lfloor S/\tau_\theta\rfloor`
 updates, and one baseline at every step :math:`n < S` with :math:`n \bmod \tau_x = 0` or
 (:math:`n > 0` and :math:`n \bmod \tau_\theta = 0`) (:func:`expected_counts`).
+
+Analog mode (``config.mode == "analog"``), time :math:`t_n = n\,dt`, time constants in units of time:
+
+1. a new input is presented at :math:`n = 0` and whenever :math:`\lfloor t_n/\tau_x \rfloor` increases;
+2. pattern :math:`k = \lfloor t_n/\tau_p \rfloor` is held (the sinusoid code is sampled at the start of the
+   hold, at the step :math:`\lceil k\,\tau_p/dt \rceil`, so that it is evaluated at the right time);
+3. only the perturbed cost :math:`C_n` is measured (no baseline);
+4. first-order high-pass with :math:`\alpha = \tau_{hp}/(\tau_{hp} + dt)`:
+   :math:`\tilde C_n = \alpha \tilde C_{n-1} + \alpha (C_n - C_{n-1})`. *Reset*: at every input change
+   (and at the first step) the filter memory is set to :math:`C_{n-1} := C_n`, :math:`\tilde C_{n-1} := 0`,
+   so :math:`\tilde C_n = 0` at that step and the jump of the cost caused by the new input is not passed
+   through (this is why analog mode requires :math:`\tau_x \ge 2\,dt`);
+5. :math:`\tilde C_n` is clipped to :math:`[-c_{max}, c_{max}]` when ``clip`` is set (the filter keeps the
+   unclipped value), :math:`G = \tilde C_n \tilde\theta\,dt/\Delta\theta^2`;
+6. low-pass integrator :math:`G_{int} \leftarrow G_{int}\,\tau_\theta/(\tau_\theta + dt) +
+   G\,dt/(\tau_\theta + dt)`;
+7. :math:`\theta \leftarrow \theta - \eta\,G_{int}` at every step.
+
+In steady state :math:`G_{int}` is the running mean of G, so the drift per unit time matches digital mode with
+the same :math:`\eta` (:math:`\eta \sum G` per :math:`\tau_\theta`). Counters: S steps are S evaluations and
+S updates. ``StepResult.baseline`` is, in analog mode, the measured cost itself (there is no unperturbed one).
+
+Non-idealities (:mod:`astroglia.mgd.nonideal`) enter through three hooks: the perturbation the system receives
+(gain mismatch), the measured value (cost noise, in :meth:`MGDEngine.tell`) and the update
+(:meth:`MGDEngine.apply_update`: update noise, quantisation). All off, the arithmetic is the ideal one.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
 
 from astroglia.errors import NonFiniteCostError
-from astroglia.mgd.codes import PerturbationCode, make_code
+from astroglia.mgd.codes import PerturbationCode, SinusoidCode, make_code
 from astroglia.mgd.config import MGDConfig
-from astroglia.mgd.objective import Objective
+from astroglia.mgd.nonideal import NonIdealConfig, NonIdealities
+from astroglia.mgd.objective import Objective, cost_many
 from astroglia.mgd.streams import InputStream
 
-STATE_VERSION = 1
+STATE_VERSION = 2
+_READABLE_VERSIONS = (1, 2)
+_EPS = 1e-9  # tolerance of floor(t / tau) against float rounding of t = n dt
 
 
 @dataclass
@@ -44,6 +73,7 @@ class Counters:
         baseline_evaluations: unperturbed measurements C0.
         updates: parameter updates.
         samples: input samples presented (a batch held for tau_x steps counts once).
+        skipped: steps completed without their measurement (:meth:`MGDEngine.skip`).
     """
 
     steps: int = 0
@@ -51,6 +81,7 @@ class Counters:
     baseline_evaluations: int = 0
     updates: int = 0
     samples: int = 0
+    skipped: int = 0
 
 
 @dataclass
@@ -61,6 +92,10 @@ class Measurement:
     perturbation: torch.Tensor | None
     batch: Any
     step: int
+
+
+BatchEvaluator = Callable[[torch.Tensor, Any, torch.Tensor, bool], tuple[float | None, torch.Tensor]]
+"""``evaluate(theta (P,), batch, perturbations (K, P), need_baseline) -> (baseline or None, costs (K,))``."""
 
 
 @dataclass
@@ -97,7 +132,9 @@ class MGDEngine:
         objective: the system to train (a ``ModuleObjective``, a ``FunctionObjective``, ...).
         config: hyperparameters (validated here, before any evaluation).
         stream: the inputs, presented every ``tau_x`` steps.
-        code: a perturbation code; by default ``make_code(config.code, P, config.seed)``.
+        code: a perturbation code; by default ``make_code(config.code, P, config.seed,
+            **config.code_arguments())`` (the sinusoid code gets ``config.dt``).
+        nonideal: simulated hardware non-idealities (default: none).
 
     Attributes:
         theta: the current parameters, shape (P,), on the objective's device and dtype.
@@ -115,6 +152,7 @@ class MGDEngine:
         stream: InputStream,
         *,
         code: PerturbationCode | None = None,
+        nonideal: NonIdealConfig | None = None,
     ) -> None:
         config.validate()
         self.objective = objective
@@ -124,10 +162,22 @@ class MGDEngine:
         if not torch.isfinite(self.theta).all():
             raise ValueError("initial parameters contain NaN or inf")
         n = self.theta.numel()
-        self.code = code if code is not None else make_code(config.code, n, config.seed)
+        self.code = (
+            code if code is not None else make_code(config.code, n, config.seed, **config.code_arguments())
+        )
         if self.code.n_params != n:
             raise ValueError(f"code has {self.code.n_params} parameters but the objective has {n}")
         self.amplitude, self.delta_theta = config.amplitudes(n)
+        self.nonideal_config = nonideal if nonideal is not None else NonIdealConfig()
+        self.nonideal = NonIdealities(
+            self.nonideal_config, n, config.seed, device=self.theta.device, dtype=self.theta.dtype
+        )
+        self.nonideal.initial_parameters(self.theta)
+        self.analog = config.mode == "analog"
+        self._hp_alpha = config.tau_hp / (config.tau_hp + config.dt)
+        self._hp_prev = 0.0  # C_{n-1}
+        self._hp_value = 0.0  # C_tilde_{n-1} (unclipped)
+        self._hp_reset = True
         self.g_int = torch.zeros_like(self.theta)
         self.counters = Counters()
         self._batch: Any = None
@@ -160,9 +210,34 @@ class MGDEngine:
         self._batch, n_samples = self.stream.next()
         self.counters.samples += n_samples
         self._baseline = None
+        self._hp_reset = True
+
+    def _input_due(self, n: int) -> bool:
+        """Whether a new input is presented at step n."""
+        cfg = self.config
+        if not self.analog:
+            return n % cfg.tau_x == 0
+        return n == 0 or math.floor(n * cfg.dt / cfg.tau_x + _EPS) != math.floor(
+            (n - 1) * cfg.dt / cfg.tau_x + _EPS
+        )
+
+    def _pattern_index_at(self, n: int) -> int:
+        """The code index of the perturbation held at step n.
+
+        Digital: ``n // tau_p``. Analog: ``floor(n dt / tau_p)``. For the sinusoid code, whose pattern k is
+        the waveform at time k dt, the index is the step at which the current hold began, so that a held
+        pattern is a sample of the waveform at the right time (``n`` itself when ``tau_p = dt``)."""
+        cfg = self.config
+        if not self.analog:
+            k = n // cfg.tau_p
+            return k * cfg.tau_p if isinstance(self.code, SinusoidCode) else k
+        k = math.floor(n * cfg.dt / cfg.tau_p + _EPS)
+        if isinstance(self.code, SinusoidCode):
+            return math.ceil(k * cfg.tau_p / cfg.dt - _EPS)
+        return k
 
     def _current_perturbation(self, n: int) -> torch.Tensor:
-        k = n // self.config.tau_p
+        k = self._pattern_index_at(n)
         if k != self._pattern_index or self._perturbation is None:
             self._perturbation = self.perturbation(k)
             self._pattern_index = k
@@ -181,14 +256,15 @@ class MGDEngine:
             return self._pending
         n = self.counters.steps
         if not self._in_step:
-            if n % self.config.tau_x == 0 or self._stream_state is None:
+            if self._input_due(n) or self._stream_state is None:
                 self._present_input()
             self._in_step = True
         pert = self._current_perturbation(n)
-        if self._baseline is None:
+        if self._baseline is None and not self.analog:
             self._pending = Measurement("baseline", None, self._batch, n)
         else:
-            self._pending = Measurement("perturbed", pert, self._batch, n)
+            applied = self.nonideal.applied_perturbation(pert)
+            self._pending = Measurement("perturbed", applied, self._batch, n)
         return self._pending
 
     @torch.no_grad()
@@ -196,7 +272,8 @@ class MGDEngine:
         """Report the measured cost for the pending request; return the StepResult when the step completed.
 
         A NaN or inf value raises NonFiniteCostError and leaves the request pending (theta and G_int are
-        untouched), so a caller may re-measure, or stop with the last finite state.
+        untouched), so a caller may re-measure, or stop with the last finite state. Simulated measurement
+        noise (``NonIdealConfig.cost_noise``) is added here, seeded by the step.
         """
         if self._pending is None:
             raise RuntimeError("tell() called without a pending request; call ask() first")
@@ -210,11 +287,35 @@ class MGDEngine:
                 step=request.step,
             )
         self._pending = None
-        if request.kind == "baseline":
+        is_baseline = request.kind == "baseline"
+        value = self.nonideal.measured_cost(value, baseline=is_baseline, step=request.step)
+        if is_baseline:
             self._baseline = value
             self.counters.baseline_evaluations += 1
             return None
-        return self._finish_step(request.perturbation, value)
+        if self.analog:
+            return self._finish_analog_step(self._perturbation, value)
+        return self._finish_step(self._perturbation, value)
+
+    def _finish_analog_step(self, pert: torch.Tensor, cost: float) -> StepResult:
+        cfg = self.config
+        n = self.counters.steps
+        if self._hp_reset:  # input changed: C_{n-1} := C_n, C_tilde_{n-1} := 0
+            self._hp_prev, self._hp_value, self._hp_reset = cost, 0.0, False
+        alpha = self._hp_alpha
+        c_tilde = alpha * self._hp_value + alpha * (cost - self._hp_prev)
+        self._hp_prev, self._hp_value = cost, c_tilde
+        if cfg.clip is not None:
+            c_tilde = min(max(c_tilde, -cfg.clip), cfg.clip)
+        # G_int <- G_int tau/(tau + dt) + G dt/(tau + dt), G = C_tilde theta_tilde dt / Delta^2
+        decay = cfg.tau_theta / (cfg.tau_theta + cfg.dt)
+        gain = c_tilde * cfg.dt / self.delta_theta**2 * cfg.dt / (cfg.tau_theta + cfg.dt)
+        self.g_int.mul_(decay).add_(pert, alpha=gain)
+        self.counters.steps = n + 1
+        self._in_step = False
+        self.apply_update()
+        self.counters.updates += 1
+        return StepResult(cost=cost, baseline=cost, c_tilde=c_tilde)
 
     def _finish_step(self, pert: torch.Tensor, cost: float) -> StepResult:
         cfg = self.config
@@ -225,14 +326,45 @@ class MGDEngine:
             c_tilde = min(max(c_tilde, -cfg.clip), cfg.clip)
         # G = C_tilde * theta_tilde * dt / Delta_theta^2, accumulated in place
         self.g_int.add_(pert, alpha=c_tilde * cfg.dt / self.delta_theta**2)
+        self._end_step(n)
+        return StepResult(cost=cost, baseline=baseline, c_tilde=c_tilde)
+
+    def _end_step(self, n: int) -> None:
+        """Close step ``n``: advance the counter and, at the end of a tau_theta window, apply the update."""
         self.counters.steps = n + 1
         self._in_step = False
-        if (n + 1) % cfg.tau_theta == 0:
-            self.theta.add_(self.g_int, alpha=-cfg.eta)
+        if self.analog:  # a skipped analog step leaves the filter, integrator and theta as they were
+            return
+        if (n + 1) % self.config.tau_theta == 0:
+            self.apply_update()
             self.g_int.zero_()
             self.counters.updates += 1
             self._baseline = None
-        return StepResult(cost=cost, baseline=baseline, c_tilde=c_tilde)
+
+    def apply_update(self) -> None:
+        """theta <- theta - eta * G_int (G_int is zeroed by the caller).
+
+        The one place the integrated estimate is consumed; :class:`~astroglia.mgd.optim.MGD` overrides it to
+        apply per-group learning rates or to hand the estimate to another optimiser through ``.grad``.
+        """
+        self.nonideal.update(self.theta, self.g_int, self.config.eta, self.counters.updates)
+
+    @torch.no_grad()
+    def skip(self) -> None:
+        r"""Drop the pending measurement request (a failed measurement): its step completes without it.
+
+        Exactly: the step counter, and with it the pattern index and the update schedule, advance as if the
+        step had been measured with :math:`\tilde C = 0`, so the step adds nothing to :math:`G_{int}` and
+        the update at the end of the tau_theta window uses the other steps' contributions only. A dropped
+        baseline request drops its whole step (without C0 there is no C_tilde); C0 is requested again at the
+        next step. ``counters.skipped`` counts dropped steps.
+        """
+        if self._pending is None:
+            raise RuntimeError("skip() called without a pending request; call ask() first")
+        request = self._pending
+        self._pending = None
+        self.counters.skipped += 1
+        self._end_step(request.step)
 
     def step(self) -> StepResult:
         """Advance one time step, measuring through the objective; return the measured costs.
@@ -245,6 +377,78 @@ class MGDEngine:
             result = self.tell(self.objective.cost(self.theta, m.batch, m.perturbation))
             if result is not None:
                 return result
+
+    def _batchable_steps(self, n: int, limit: int) -> int:
+        """How many steps from step ``n`` on (at most ``limit``) share one input and one theta (>= 1)."""
+        cfg = self.config
+        if getattr(cfg, "mode", "digital") != "digital":
+            return 1  # analog mode updates theta at every step
+        to_input = cfg.tau_x - n % cfg.tau_x  # the input changes at the next multiple of tau_x
+        to_update = cfg.tau_theta - n % cfg.tau_theta  # theta changes after the step closing the window
+        return max(1, min(limit, to_input, to_update))
+
+    def _evaluate_batch(
+        self, theta: torch.Tensor, batch: Any, perturbations: torch.Tensor, need_baseline: bool
+    ) -> tuple[float | None, torch.Tensor]:
+        """Default batch evaluator: the baseline through ``objective.cost`` (when needed), then the K
+        perturbed costs in one ``objective.cost_many`` call (a loop over ``cost`` for objectives without)."""
+        baseline = self.objective.cost(theta, batch) if need_baseline else None
+        return baseline, cost_many(self.objective, theta, batch, perturbations)
+
+    @torch.no_grad()
+    def step_batched(self, k: int, *, evaluate: BatchEvaluator | None = None) -> list[StepResult]:
+        """Take ``k`` steps, measuring the perturbed costs of steps that share an input and theta at once.
+
+        Equal to ``k`` calls of :meth:`step`: the same requests are answered in the same order through
+        :meth:`tell`, so counters, G_int and updates follow the same arithmetic; only the measurement is
+        batched. The steps are split into runs that share the input and theta (a run ends where a new input
+        is due, every ``tau_x`` steps, or after an update, every ``tau_theta`` steps); each run of ``m`` steps
+        costs the baseline, when due, plus one call ``evaluate(theta, batch, perturbations (m, P),
+        need_baseline) -> (baseline, costs (m,))``. With ``tau_x = tau_theta = K`` and ``tau_p = 1`` a call
+        ``step_batched(K)`` is one baseline, K perturbed evaluations in one batch, and one update.
+
+        The m perturbations are regenerated from the code, so transient memory is O(m P) and nothing beyond
+        the engine's O(P) state persists. The results equal those of :meth:`step` exactly when ``evaluate``
+        returns the same costs as sequential ``objective.cost`` calls (a loop, e.g. ``FunctionObjective``);
+        a vectorised ``cost_many`` agrees to float rounding (summation order inside batched kernels).
+
+        Args:
+            k: number of steps, >= 1.
+            evaluate: the batch evaluator (default: ``objective.cost`` / ``objective.cost_many``); the
+                distributed driver passes one that shares the perturbations out among workers.
+
+        Returns:
+            The k StepResults in step order. A non-finite cost raises NonFiniteCostError at that step, with
+            the same state as :meth:`step` would leave (the earlier steps completed, that request pending).
+        """
+        if k < 1:
+            raise ValueError(f"k must be >= 1, got {k}")
+        if self._pending is not None or self._in_step:
+            raise RuntimeError("step_batched() must start between steps, not while a request is pending")
+        evaluate = evaluate if evaluate is not None else self._evaluate_batch
+        results: list[StepResult] = []
+        while len(results) < k:
+            n = self.counters.steps
+            m = self._batchable_steps(n, k - len(results))
+            first = self.ask()  # presents the input when due
+            indices = [self._pattern_index_at(n + i) for i in range(m)]
+            perts = self.code.patterns(indices, device=self.theta.device, dtype=self.theta.dtype)
+            perts.mul_(self.amplitude)
+            need_baseline = first.kind == "baseline"
+            applied = self.nonideal.applied_perturbation(perts)
+            baseline, costs = evaluate(self.theta, first.batch, applied, need_baseline)
+            if need_baseline:
+                self.tell(baseline)
+            values = torch.as_tensor(costs).reshape(-1).tolist()
+            if len(values) != m:
+                raise ValueError(f"the batch evaluator returned {len(values)} costs for {m} perturbations")
+            for i in range(m):
+                # the perturbation of step n + i is row i; a clone for the last, so the stack is not kept
+                self._perturbation = perts[i] if i < m - 1 else perts[i].clone()
+                self._pattern_index = indices[i]
+                self.ask()
+                results.append(self.tell(values[i]))
+        return results
 
     def run(self, n_steps: int) -> None:
         """Take ``n_steps`` steps."""
@@ -266,7 +470,18 @@ class MGDEngine:
         return {
             "version": STATE_VERSION,
             "config": asdict(self.config),
-            "code": {"name": self.code.name, "seed": self.code.seed, "n_params": self.code.n_params},
+            "code": {
+                "name": self.code.name,
+                "seed": self.code.seed,
+                "n_params": self.code.n_params,
+                "hyperparameters": self.code.hyperparameters(),
+            },
+            "nonideal": asdict(self.nonideal_config),
+            "analog_filter": {
+                "c_prev": self._hp_prev,
+                "c_tilde": self._hp_value,
+                "reset": self._hp_reset,
+            },
             "theta": self.theta.detach().cpu().clone(),
             "g_int": self.g_int.detach().cpu().clone(),
             "counters": asdict(self.counters),
@@ -277,7 +492,7 @@ class MGDEngine:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore a state saved by :meth:`state_dict` (same objective, config and stream type)."""
-        if state.get("version") != STATE_VERSION:
+        if state.get("version") not in _READABLE_VERSIONS:
             raise ValueError(
                 f"unsupported MGD state version {state.get('version')}; expected {STATE_VERSION}"
             )
@@ -294,10 +509,18 @@ class MGDEngine:
             raise ValueError(
                 f"checkpoint has {state['theta'].numel()} parameters, the objective {self.n_params}"
             )
+        saved_nonideal = state.get("nonideal", asdict(NonIdealConfig()))
+        if saved_nonideal != asdict(self.nonideal_config):
+            raise ValueError(
+                f"checkpoint was written with other non-idealities: {saved_nonideal}; this engine has "
+                f"{asdict(self.nonideal_config)}"
+            )
         self.theta.copy_(state["theta"].to(self.theta.device, self.theta.dtype))
         self.g_int.copy_(state["g_int"].to(self.g_int.device, self.g_int.dtype))
         self.counters = Counters(**state["counters"])
         self._baseline = state["baseline"]
+        hp = state.get("analog_filter", {"c_prev": 0.0, "c_tilde": 0.0, "reset": True})
+        self._hp_prev, self._hp_value, self._hp_reset = hp["c_prev"], hp["c_tilde"], hp["reset"]
         self._pattern_index = -1
         self._perturbation = None
         self._pending = None
