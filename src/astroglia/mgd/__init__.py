@@ -1,5 +1,6 @@
 """Multiplexed Gradient Descent (specs/mgd.md): codes, engine, objectives, torch optimiser, drivers."""
 
+from astroglia.mgd.blackbox import BlackBoxMGD, Failure, FailurePolicy, MeasurementFailed, Request
 from astroglia.mgd.codes import (
     CODES,
     GaussianCode,
@@ -11,26 +12,33 @@ from astroglia.mgd.codes import (
     make_code,
 )
 from astroglia.mgd.config import MGDConfig
+from astroglia.mgd.distributed import DistributedMGD, init_distributed
 from astroglia.mgd.engine import Counters, Measurement, MGDEngine, StepResult, expected_counts
 from astroglia.mgd.objective import FunctionObjective, ModuleObjective, Objective, cost_many
 from astroglia.mgd.optim import MGD
 from astroglia.mgd.streams import FixedInput, InputStream, TensorBatches
 
 __all__ = [
+    "BlackBoxMGD",
     "CODES",
     "Counters",
+    "DistributedMGD",
+    "Failure",
+    "FailurePolicy",
     "FixedInput",
     "FunctionObjective",
     "GaussianCode",
-    "MGD",
     "InputStream",
+    "MGD",
     "MGDConfig",
     "MGDEngine",
     "Measurement",
+    "MeasurementFailed",
     "ModuleObjective",
     "Objective",
     "PerturbationCode",
     "RandomCode",
+    "Request",
     "SinusoidCode",
     "StepResult",
     "TensorBatches",
@@ -38,5 +46,6 @@ __all__ = [
     "WalshCode",
     "cost_many",
     "expected_counts",
+    "init_distributed",
     "make_code",
 ]
