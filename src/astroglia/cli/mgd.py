@@ -46,6 +46,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     for table, cls in TABLES.items():
         add_options(t, cls, group_title=f"{table} options", exclude=EXCLUDED.get(table, ()))
     t.set_defaults(func=cmd_train)
+    _register_parity(msub)
+    _register_angle(msub)
+    _register_sweep(msub)
+    _register_robustness(msub)
+    _register_hardware_time(msub)
 
 
 def configs_from_args(args: argparse.Namespace) -> dict[str, Any]:
@@ -84,3 +89,175 @@ def cmd_train(args: argparse.Namespace) -> int:
             print(f"{b['method']}: test accuracy {100 * b['test_accuracy']:.2f}%", file=sys.stderr)
         print(f"report: {args.out}/report.html", file=sys.stderr)
     return 0
+
+
+# -- the paper's small experiments (astroglia.experiments.mgd_paper) -----------------------------------------
+
+_EXPERIMENT_HELP = (
+    "Points are cached in OUT/points (one JSON per point, keyed by its configuration), so an interrupted run "
+    "resumes and a finished one only redraws its figures. Writes OUT/summary.json, OUT/figures/*.png and "
+    "OUT/report.html."
+)
+
+
+def _common_options(p: argparse.ArgumentParser, default_out: str) -> None:
+    p.add_argument("--out", default=default_out, help=f"run directory (default: {default_out})")
+    p.add_argument("--workers", type=int, default=None, help="worker processes (default: all cores)")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
+
+
+def _finish(args: argparse.Namespace, summary: dict[str, Any], line: str) -> int:
+    if args.json:
+        print(dumps(summary, indent=2))
+    else:
+        print(line, file=sys.stderr)
+        print(f"report: {args.out}/report.html", file=sys.stderr)
+    return 0
+
+
+def _register_parity(msub: argparse._SubParsersAction) -> None:
+    from astroglia.experiments.mgd_paper import ParityExperimentConfig, ParityTrainingConfig
+
+    p = msub.add_parser(
+        "parity",
+        help="N-bit parity per perturbation family: time to solution",
+        description="Train N-h-1 logistic MLPs on N-bit parity by MGD for every code family and seed; report "
+        "the solved count and the time to solution (steps, evaluations, seconds, projected hardware time). "
+        + _EXPERIMENT_HELP,
+    )
+    _common_options(p, "runs/mgd-parity")
+    add_options(p, ParityExperimentConfig, group_title="experiment options")
+    add_options(p, ParityTrainingConfig, group_title="training options")
+    p.set_defaults(func=cmd_parity)
+
+
+def cmd_parity(args: argparse.Namespace) -> int:
+    from astroglia.experiments.mgd_paper import ParityExperimentConfig, ParityTrainingConfig, run_parity
+
+    exp = build_config(ParityExperimentConfig, args=args)
+    train = build_config(ParityTrainingConfig, args=args)
+    summary = run_parity(exp, train, args.out, workers=args.workers, progress=not args.json)
+    solved = sum(r["solved"] for r in summary["table"])
+    total = sum(r["seeds"] for r in summary["table"])
+    return _finish(args, summary, f"parity: {solved}/{total} runs solved")
+
+
+def _register_angle(msub: argparse._SubParsersAction) -> None:
+    from astroglia.experiments.mgd_paper import AngleConfig
+
+    p = msub.add_parser(
+        "angle",
+        help="angle between the MGD estimate and the true gradient vs integration time",
+        description="Integrate N perturbations of every code family on a linear cost with P parameters and "
+        "compare the cosine to the true gradient with the random-code theory 1/sqrt(1 + (P-1)/N). "
+        + _EXPERIMENT_HELP,
+    )
+    _common_options(p, "runs/mgd-angle")
+    add_options(p, AngleConfig, group_title="experiment options")
+    p.set_defaults(func=cmd_angle)
+
+
+def cmd_angle(args: argparse.Namespace) -> int:
+    from astroglia.experiments.mgd_paper import AngleConfig, run_angle
+
+    cfg = build_config(AngleConfig, args=args)
+    summary = run_angle(cfg, args.out, workers=args.workers, progress=not args.json)
+    err = summary["random_max_rel_error_N_ge_10"]
+    line = (
+        f"angle: random codes within {100 * err:.1f}% of theory for N >= 10" if err is not None else "angle"
+    )
+    return _finish(args, summary, line)
+
+
+def _register_sweep(msub: argparse._SubParsersAction) -> None:
+    from astroglia.experiments.mgd_paper import ParityTrainingConfig, SweepConfig
+
+    p = msub.add_parser(
+        "sweep",
+        help="time-to-solution heatmaps over (tau_x, tau_theta) and (tau_p, tau_theta) on parity",
+        description="Median time to solution of N-bit parity over grids of time constants, inputs presented "
+        "as minibatches (here batch_size defaults to 1, one pattern at a time, and max_steps to 100000). "
+        + _EXPERIMENT_HELP,
+    )
+    _common_options(p, "runs/mgd-sweep")
+    add_options(p, SweepConfig, group_title="sweep options")
+    add_options(
+        p,
+        ParityTrainingConfig,
+        group_title="training options",
+        exclude=("tau_x", "tau_p", "tau_theta", "mode"),
+    )
+    p.set_defaults(func=cmd_sweep)
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from astroglia.experiments.mgd_paper import ParityTrainingConfig, SweepConfig, run_sweep
+
+    sweep = build_config(SweepConfig, args=args)
+    defaults = {"batch_size": 1, "max_steps": 100000}
+    train = build_config(ParityTrainingConfig, toml=defaults, args=args)
+    summary = run_sweep(sweep, train, args.out, workers=args.workers, progress=not args.json)
+    return _finish(args, summary, f"sweep: {len(summary['table'])} cells")
+
+
+def _register_robustness(msub: argparse._SubParsersAction) -> None:
+    from astroglia.experiments.mgd_paper import ParityTrainingConfig, RobustnessConfig
+
+    p = msub.add_parser(
+        "robustness",
+        help="parity under cost noise, update noise, device variation and quantisation",
+        description="Train N-bit parity with one hardware non-ideality at a time; report the solved "
+        "fraction, median time to solution and final accuracy per magnitude (here max_steps defaults to "
+        "100000). " + _EXPERIMENT_HELP,
+    )
+    _common_options(p, "runs/mgd-robustness")
+    add_options(p, RobustnessConfig, group_title="robustness options")
+    add_options(p, ParityTrainingConfig, group_title="training options")
+    p.set_defaults(func=cmd_robustness)
+
+
+def cmd_robustness(args: argparse.Namespace) -> int:
+    from astroglia.experiments.mgd_paper import ParityTrainingConfig, RobustnessConfig, run_robustness
+
+    rob = build_config(RobustnessConfig, args=args)
+    train = build_config(ParityTrainingConfig, toml={"max_steps": 100000}, args=args)
+    summary = run_robustness(rob, train, args.out, workers=args.workers, progress=not args.json)
+    return _finish(args, summary, f"robustness: {len(summary['table'])} magnitudes")
+
+
+def _register_hardware_time(msub: argparse._SubParsersAction) -> None:
+    from astroglia.mgd.hardware_time import PRESETS as TIMING_PRESETS
+
+    p = msub.add_parser(
+        "hardware-time",
+        help="projected hardware time of an MGD training run vs measured backprop time",
+        description="Read a run directory of `astroglia mgd train`, project the MGD run's time to a target "
+        "test accuracy on hardware timing presets (assumptions, see astroglia.mgd.hardware_time) and compare "
+        "it with the measured MGD and backprop training times on this machine. Writes OUT/summary.json, "
+        "OUT/figures/hardware_time.png and OUT/report.html.",
+    )
+    p.add_argument("--run", required=True, help="run directory written by `astroglia mgd train --out DIR`")
+    p.add_argument(
+        "--out", default="runs/mgd-hardware-time", help="run directory of this report (default: %(default)s)"
+    )
+    p.add_argument("--target", type=float, default=None, help="test accuracy (default: the run's final one)")
+    p.add_argument(
+        "--presets",
+        default=",".join(TIMING_PRESETS),
+        help=f"timing presets, comma-separated, from {', '.join(TIMING_PRESETS)} (default: all)",
+    )
+    p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
+    p.set_defaults(func=cmd_hardware_time)
+
+
+def cmd_hardware_time(args: argparse.Namespace) -> int:
+    from astroglia.experiments.mgd_paper import run_hardware_time
+    from astroglia.mgd.hardware_time import PRESETS as TIMING_PRESETS
+
+    presets = [v.strip() for v in args.presets.split(",") if v.strip()]
+    unknown = [v for v in presets if v not in TIMING_PRESETS]
+    if unknown:
+        raise ConfigError(f"presets = {unknown}: unknown; available: {', '.join(TIMING_PRESETS)}")
+    summary = run_hardware_time(args.run, args.out, target=args.target, presets=presets)
+    lines = [f"{r['method']}: {r['seconds']:.3g} s" for r in summary["rows"] if r["seconds"] is not None]
+    return _finish(args, summary, "\n".join(lines))
