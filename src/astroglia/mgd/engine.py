@@ -430,10 +430,11 @@ class MGDEngine:
         while len(results) < k:
             n = self.counters.steps
             m = self._batchable_steps(n, k - len(results))
-            first = self.ask()  # presents the input when due
             indices = [self._pattern_index_at(n + i) for i in range(m)]
             perts = self.code.patterns(indices, device=self.theta.device, dtype=self.theta.dtype)
             perts.mul_(self.amplitude)
+            self._perturbation, self._pattern_index = perts[0], indices[0]  # so ask() need not regenerate
+            first = self.ask()  # presents the input when due
             need_baseline = first.kind == "baseline"
             applied = self.nonideal.applied_perturbation(perts)
             baseline, costs = evaluate(self.theta, first.batch, applied, need_baseline)

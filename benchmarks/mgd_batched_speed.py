@@ -1,0 +1,279 @@
+"""MGD simulation speed and memory: batched perturbations, peak RSS, two-process scale-out.
+
+Measured side by side in one run, on the Fashion-MNIST MLP (196-32-10 on 2x2-pooled images, 6,634
+parameters; the ``demo`` preset's network), one CPU thread per process:
+
+1. evaluations/s of K = 32 perturbations per update (``tau_x = tau_theta = 32``, ``tau_p = 1``: one baseline
+   and 32 perturbed evaluations per update) for, per minibatch size B:
+   - ``bare batched forward``: ``module_costs`` on 32 ready-made parameter vectors (functional_call + vmap),
+     no MGD at all;
+   - ``MGD batched``: ``engine.step_batched(32)`` (regenerates the 32 patterns, baseline, 32 costs in one
+     call, the update);
+   - ``MGD sequential``: 32 calls of ``engine.step()``;
+   - ``bare sequential forward``: 32 plain ``loss_fn(model(x), y)`` calls (for reference);
+   - ``MGD batched bfloat16``: as MGD batched with the forward pass in bfloat16.
+   The modes are timed in interleaved rounds and the median round is reported.
+2. peak RSS (``ru_maxrss``) of MGD training (sequential ``engine.step()``, and batched K = 32) against
+   inference alone (forward passes on the same minibatches), each in its own subprocess that loads the same
+   data and model.
+3. two-process speed-up: ``DistributedMGD.step(32)`` on 2 gloo workers (one thread each) against
+   ``engine.step_batched(32)`` in one process.
+
+Run: ``python benchmarks/mgd_batched_speed.py [--quick] [--json out.json]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+
+from astroglia.experiments.setup import TaskConfig, prepare_task
+from astroglia.mgd import MGDConfig, MGDEngine, ModuleObjective
+from astroglia.mgd.batched import module_costs
+from astroglia.mgd.streams import TensorBatches
+
+K = 32
+
+
+def _task(batch_size: int):
+    cfg = TaskConfig(network="mlp", hidden=32, input_pool=2, batch_size=batch_size, threads=1)
+    return prepare_task(cfg)
+
+
+def _engine(task, compute_dtype: torch.dtype | None = None, code: str = "random") -> MGDEngine:
+    model = task.network().eval()
+    objective = ModuleObjective(model, task.loss_fn, compute_dtype=compute_dtype)
+    t = task.tensors
+    stream = TensorBatches(t.x_train, t.y_train, task.config.batch_size, seed=0)
+    cfg = MGDConfig(eta=10.0, delta_theta=0.5, code=code, tau_x=K, tau_theta=K, tau_p=1, seed=0)
+    return MGDEngine(objective, cfg, stream)
+
+
+def _speed_for_batch(b: int, rounds: int, min_round_s: float) -> dict[str, Any]:
+    task = _task(b)
+    seq, bat, low = _engine(task), _engine(task), _engine(task, torch.bfloat16)
+    walsh = _engine(task, code="walsh")
+    model = task.network().eval()
+    names, shapes = bat.objective._layout
+    x, y = task.tensors.x_train[:b], task.tensors.y_train[:b]
+    theta = bat.theta.clone()
+    points = theta + 0.006 * torch.randn(K, theta.numel(), generator=torch.Generator().manual_seed(0))
+
+    def bare_batched() -> int:
+        module_costs(model, names, shapes, task.loss_fn, points, (x, y))
+        return K
+
+    def bare_sequential() -> int:
+        with torch.no_grad():
+            for _ in range(K):
+                float(task.loss_fn(model(x), y))
+        return K
+
+    def mgd(engine: MGDEngine, batched: bool):
+        def run() -> int:
+            before = engine.counters.evaluations
+            if batched:
+                engine.step_batched(K)
+            else:
+                for _ in range(K):
+                    engine.step()
+            return engine.counters.evaluations - before
+
+        return run
+
+    modes = {
+        "bare batched forward": bare_batched,
+        "MGD batched": mgd(bat, True),
+        "MGD sequential": mgd(seq, False),
+        "bare sequential forward": bare_sequential,
+        "MGD batched walsh": mgd(walsh, True),
+        "MGD batched bfloat16": mgd(low, True),
+    }
+    for fn in modes.values():  # warm-up
+        fn()
+    rates: dict[str, list[float]] = {name: [] for name in modes}
+    for _ in range(rounds):
+        for name, fn in modes.items():
+            n, start = 0, time.perf_counter()
+            while (elapsed := time.perf_counter() - start) < min_round_s:
+                n += fn()
+            rates[name].append(n / elapsed)
+    row: dict[str, Any] = {"batch": b, "n_params": int(theta.numel())}
+    row.update({name: statistics.median(r) for name, r in rates.items()})
+    return row
+
+
+def speed(batch_sizes: list[int], rounds: int, min_round_s: float) -> list[dict[str, Any]]:
+    """Evaluations/s per mode and batch size (median of interleaved rounds)."""
+    out = []
+    for b in batch_sizes:
+        row = _speed_for_batch(b, rounds, min_round_s)
+        out.append(row)
+        print(f"B={b}: " + ", ".join(f"{k} {v:,.0f}/s" for k, v in row.items() if isinstance(v, float)))
+    return out
+
+
+# -- peak RSS, each in its own process -----------------------------------------------------------------
+
+
+def rss_child(mode: str, steps: int, batch_size: int) -> dict[str, float]:
+    """Run ``mode`` (inference, mgd, mgd-batched) for ``steps`` updates' worth of work; report memory:
+    the peak RSS sampled during the loop, the RSS after setup, and ``ru_maxrss`` (whole process)."""
+    import psutil
+    from zo_peers import PeakRSS
+
+    task = _task(batch_size)
+    engine = _engine(task)
+    setup_mb = psutil.Process().memory_info().rss / 2**20
+    meter = PeakRSS()
+    t = task.tensors
+    if mode == "inference":
+        model = engine.objective.model
+        stream = TensorBatches(t.x_train, t.y_train, batch_size, seed=0)
+        with torch.no_grad():
+            for _ in range(steps):
+                (xb, yb), _ = stream.next()
+                for _ in range(K + 1):
+                    float(task.loss_fn(model(xb), yb))
+    elif mode == "mgd":
+        for _ in range(steps * K):
+            engine.step()
+    elif mode == "mgd-batched":
+        for _ in range(steps):
+            engine.step_batched(K)
+    else:
+        raise ValueError(mode)
+    loop_peak = meter.stop()
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {
+        "mode": mode,
+        "loop_peak_rss_mb": loop_peak,
+        "rss_after_setup_mb": setup_mb,
+        "ru_maxrss_mb": peak_mb,
+    }
+
+
+def peak_rss(steps: int, batch_size: int) -> list[dict[str, float]]:
+    rows = []
+    for mode in ("inference", "mgd", "mgd-batched"):
+        cmd = [
+            sys.executable,
+            __file__,
+            "--rss-child",
+            mode,
+            "--rss-steps",
+            str(steps),
+            "--batch",
+            str(batch_size),
+        ]
+        res = subprocess.run(cmd, capture_output=True, text=True, check=True)
+        rows.append(json.loads(res.stdout.strip().splitlines()[-1]))
+        print(rows[-1])
+    return rows
+
+
+# -- two processes -------------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _dist_worker(rank: int, world: int, port: int, calls: int, batch_size: int, out: str) -> None:
+    from astroglia.mgd.distributed import DistributedMGD
+
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world)
+    try:
+        engine = _engine(_task(batch_size))
+        d = DistributedMGD(engine)
+        d.step(K)  # warm-up
+        dist.barrier()
+        start = time.perf_counter()
+        for _ in range(calls):
+            d.step(K)
+        dist.barrier()
+        wall = time.perf_counter() - start
+        if rank == 0:
+            Path(out).write_text(
+                json.dumps(
+                    {
+                        "wall_s": wall,
+                        "evaluations": calls * (K + 1),
+                        "bytes_sent_per_call": d.last_step_bytes[0],
+                    }
+                )
+            )
+    finally:
+        dist.destroy_process_group()
+
+
+def two_process(calls: int, batch_size: int, tmp: Path) -> dict[str, float]:
+    torch.set_num_threads(1)
+    engine = _engine(_task(batch_size))
+    engine.step_batched(K)
+    start = time.perf_counter()
+    for _ in range(calls):
+        engine.step_batched(K)
+    single = calls * (K + 1) / (time.perf_counter() - start)
+    out = tmp / "dist.json"
+    mp.spawn(_dist_worker, args=(2, _free_port(), calls, batch_size, str(out)), nprocs=2, join=True)
+    rec = json.loads(out.read_text())
+    double = rec["evaluations"] / rec["wall_s"]
+    row = {
+        "batch": batch_size,
+        "single_evals_per_s": single,
+        "two_process_evals_per_s": double,
+        "speedup": double / single,
+        "bytes_sent_per_call": rec["bytes_sent_per_call"],
+    }
+    print(row)
+    return row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="tiny run to check the script works")
+    parser.add_argument("--json", type=Path, default=None, help="write the results here")
+    parser.add_argument("--rss-child", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--rss-steps", type=int, default=200, help=argparse.SUPPRESS)
+    parser.add_argument("--batch", type=int, default=256, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    if args.rss_child:
+        print(json.dumps(rss_child(args.rss_child, args.rss_steps, args.batch)))
+        return
+    quick = args.quick
+    results = {
+        "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "torch": torch.__version__},
+        "k": K,
+        "speed": speed([32, 256] if quick else [32, 256, 1000], 1 if quick else 5, 0.2 if quick else 2.0),
+        "rss": peak_rss(5 if quick else 200, 256),
+        "two_process": two_process(
+            3 if quick else 100, 1000, Path(args.json).parent if args.json else Path(".")
+        ),
+    }
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
