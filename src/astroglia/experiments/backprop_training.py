@@ -101,7 +101,9 @@ def train_backprop(
 
     last = log_point(0)
     step = 0
-    with tqdm(total=steps, desc=f"backprop {optimizer}", unit="step", disable=not progress) as bar:
+    total = steps if time_budget_s is None else None  # with a time budget the step count is open
+    desc = f"backprop {optimizer}" + ("" if time_budget_s is None else f" ({time_budget_s:g} s budget)")
+    with tqdm(total=total, desc=desc, unit="step", disable=not progress, mininterval=0.5) as bar:
         while step < steps and (time_budget_s is None or wall < time_budget_s):
             start = time.perf_counter()
             (x, y), n = stream.next()
