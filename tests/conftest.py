@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import pytest
 import torch
+from hypothesis import settings
+
+# property tests draw the same examples on every run, so a failure is reproducible and CI is not flaky
+settings.register_profile("deterministic", derandomize=True)
+settings.load_profile("deterministic")
 
 
 @pytest.fixture(autouse=True)
