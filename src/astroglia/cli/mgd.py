@@ -176,7 +176,7 @@ def _register_sweep(msub: argparse._SubParsersAction) -> None:
         "sweep",
         help="time-to-solution heatmaps over (tau_x, tau_theta) and (tau_p, tau_theta) on parity",
         description="Median time to solution of N-bit parity over grids of time constants, inputs presented "
-        "as minibatches (here batch_size defaults to 1, one pattern at a time, and max_steps to 100000). "
+        "as minibatches (here batch_size defaults to 1, one pattern at a time, and max_steps to 50000). "
         + _EXPERIMENT_HELP,
     )
     _common_options(p, "runs/mgd-sweep")
@@ -194,7 +194,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from astroglia.experiments.mgd_paper import ParityTrainingConfig, SweepConfig, run_sweep
 
     sweep = build_config(SweepConfig, args=args)
-    defaults = {"batch_size": 1, "max_steps": 100000}
+    defaults = {"batch_size": 1, "max_steps": 50000}
     train = build_config(ParityTrainingConfig, toml=defaults, args=args)
     summary = run_sweep(sweep, train, args.out, workers=args.workers, progress=not args.json)
     return _finish(args, summary, f"sweep: {len(summary['table'])} cells")
@@ -208,7 +208,7 @@ def _register_robustness(msub: argparse._SubParsersAction) -> None:
         help="parity under cost noise, update noise, device variation and quantisation",
         description="Train N-bit parity with one hardware non-ideality at a time; report the solved "
         "fraction, median time to solution and final accuracy per magnitude (here max_steps defaults to "
-        "100000). " + _EXPERIMENT_HELP,
+        "50000). " + _EXPERIMENT_HELP,
     )
     _common_options(p, "runs/mgd-robustness")
     add_options(p, RobustnessConfig, group_title="robustness options")
@@ -220,7 +220,7 @@ def cmd_robustness(args: argparse.Namespace) -> int:
     from astroglia.experiments.mgd_paper import ParityTrainingConfig, RobustnessConfig, run_robustness
 
     rob = build_config(RobustnessConfig, args=args)
-    train = build_config(ParityTrainingConfig, toml={"max_steps": 100000}, args=args)
+    train = build_config(ParityTrainingConfig, toml={"max_steps": 50000}, args=args)
     summary = run_robustness(rob, train, args.out, workers=args.workers, progress=not args.json)
     return _finish(args, summary, f"robustness: {len(summary['table'])} magnitudes")
 

@@ -510,9 +510,9 @@ class SweepConfig:
 
     bits: int = field(default=3, metadata={"help": "parity size N"})
     code: str = field(default="random", metadata={"help": "code family", "choices": tuple(CODES)})
-    tau_x_values: str = field(default="1,2,4,8,16,32", metadata={"help": "tau_x grid (steps)"})
-    tau_theta_values: str = field(default="1,2,4,8,16,32", metadata={"help": "tau_theta grid (steps)"})
-    tau_p_values: str = field(default="1,2,4,8,16,32", metadata={"help": "tau_p grid (steps)"})
+    tau_x_values: str = field(default="1,4,16,64", metadata={"help": "tau_x grid (steps)"})
+    tau_theta_values: str = field(default="1,4,16,64", metadata={"help": "tau_theta grid (steps)"})
+    tau_p_values: str = field(default="1,4,16,64", metadata={"help": "tau_p grid (steps)"})
     seeds: int = field(default=3, metadata={"help": "seeds per cell"})
     scale_eta: bool = field(
         default=True,

@@ -126,7 +126,8 @@ def expected_counts(n_steps: int, tau_x: int, tau_theta: int) -> dict[str, int]:
 
 
 class MGDEngine:
-    """Multiplexed Gradient Descent on an :class:`~astroglia.mgd.objective.Objective` (digital mode).
+    """Multiplexed Gradient Descent on an :class:`~astroglia.mgd.objective.Objective`, digital or analog mode
+    (``config.mode``; the module docstring gives both loops).
 
     Args:
         objective: the system to train (a ``ModuleObjective``, a ``FunctionObjective``, ...).

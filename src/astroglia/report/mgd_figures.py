@@ -46,8 +46,10 @@ def plot_parity(
         axes[1].plot(solved_ns, hw, marker="o", label=family)
     axes[0].set_ylabel("median steps to 100 % (quartiles)")
     axes[1].set_ylabel(f"projected hardware time (s), {timing}")
+    all_n = sorted({n for per_n in by_family.values() for n in per_n})
     for ax in axes:
         ax.set_yscale("log")
+        ax.set_xticks(all_n)
         ax.set_xlabel("parity bits N")
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=7)
