@@ -195,3 +195,31 @@ def test_analog_resume_is_bit_identical():
     assert torch.equal(second.theta, full.theta)
     assert torch.equal(second.g_int, full.g_int)
     assert second.counters == full.counters
+
+
+def test_digital_sinusoid_hold_also_samples_at_the_start_of_the_hold():
+    obj, _, _ = quadratic(6)
+    cfg = MGDConfig(code="sinusoid", tau_p=4, tau_theta=8)
+    engine = MGDEngine(obj, cfg, FixedInput())
+    for n in range(10):
+        m = engine.ask()
+        if m.kind == "baseline":
+            engine.tell(obj.cost(engine.theta, m.batch))
+            m = engine.ask()
+        expected = engine.code.pattern(4 * (n // 4), dtype=torch.float64) * engine.amplitude
+        assert torch.equal(m.perturbation, expected)
+        engine.tell(obj.cost(engine.theta, m.batch, m.perturbation))
+
+
+def test_a_skipped_analog_step_leaves_filter_integrator_and_theta_unchanged():
+    obj, _, _ = quadratic(5)
+    cfg = MGDConfig(eta=0.1, delta_theta=0.05, mode="analog", tau_x=100.0, tau_theta=3.0)
+    engine = MGDEngine(obj, cfg, FixedInput())
+    engine.run(4)
+    theta, g_int = engine.theta.clone(), engine.g_int.clone()
+    filt = (engine._hp_prev, engine._hp_value)
+    engine.ask()
+    engine.skip()
+    assert torch.equal(engine.theta, theta) and torch.equal(engine.g_int, g_int)
+    assert (engine._hp_prev, engine._hp_value) == filt
+    assert engine.counters.steps == 5 and engine.counters.skipped == 1 and engine.counters.updates == 4
