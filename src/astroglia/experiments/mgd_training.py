@@ -208,7 +208,7 @@ def _summary(
 ) -> dict[str, Any]:
     c = engine.counters
     return {
-        "method": f"MGD ({engine.config.code} codes, digital)",
+        "method": f"MGD ({engine.config.code} codes, {engine.config.mode})",
         "network": task.config.network,
         "parameters": engine.n_params,
         "steps": c.steps,

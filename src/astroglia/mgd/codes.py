@@ -366,8 +366,9 @@ class SinusoidCode(PerturbationCode):
     Crosstalk: over a window of :math:`T` steps, :math:`\frac1T\sum_k s_i s_j` for :math:`i \ne j` falls like
     :math:`1/(T\,\Delta f\,dt)` with :math:`\Delta f` the frequency spacing, so the estimate separates the
     parameters once :math:`\tau_\theta\,dt \gg 1/\Delta f = (P-1)/((b_1-b_0) f_N)`. The code is meant for
-    analog mode (high-pass cost, low-pass integrator) with :math:`\tau_p = 1`, since the engine passes the
-    pattern index :math:`\lfloor n/\tau_p \rfloor`: a larger :math:`\tau_p` samples and holds the sinusoids.
+    analog mode (high-pass cost, low-pass integrator) with :math:`\tau_p = 1`. Its index is the time step:
+    with a larger :math:`\tau_p` the engine samples each sinusoid at the first step of a hold and holds it
+    (see :meth:`astroglia.mgd.engine.MGDEngine` on pattern indices).
     The phase is reduced to one cycle in float64, :math:`\mathrm{frac}(f_i\,dt\,k)`, so it stays accurate to
     about :math:`10^{-16} k` cycles.
 
