@@ -20,8 +20,9 @@ Two implementations share these semantics:
 
 - :func:`step` / :func:`drive_reference` / :func:`closed_loop_reference`: plain NumPy, one Python-level
   step at a time; the reference used by tests.
-- :func:`drive` / :func:`closed_loop`: numba-compiled loops over the CSR arrays (``cache=True``), agreeing
-  with the reference to rounding.
+- :func:`drive` / :func:`closed_loop`: numba-compiled loops over the CSR arrays (``cache=True``,
+  :mod:`astroglia.rhythmic._compiled`), agreeing with the reference to rounding; optionally multi-threaded
+  (``parallel=True``) with bit-identical results.
 
 Phase rules of the closed loop (``phase_mode``): ``EVOLVE`` applies (5); ``ROTATE`` adds ``rotation`` radians
 to every phase per step (rigid rotation, R unchanged) until :math:`\langle\Phi\rangle` reaches ``target``
@@ -36,6 +37,7 @@ from typing import NamedTuple
 import numba
 import numpy as np
 
+from astroglia.rhythmic import _compiled
 from astroglia.rhythmic.network import Network
 
 __all__ = [
@@ -253,250 +255,11 @@ def closed_loop_reference(
 # --------------------------------------------------------------------------------------------- numba kernels
 
 
-@numba.njit(cache=True, nogil=True)
-def _nb_trig(phases, trig):  # pragma: no cover
-    """trig[l] = (cos Phi_l, sin Phi_l); returns (R, <Phi>) from the same values."""
-    c = 0.0
-    s = 0.0
-    for lnk in range(phases.shape[0]):
-        trig[lnk, 0] = math.cos(phases[lnk])
-        trig[lnk, 1] = math.sin(phases[lnk])
-        c += trig[lnk, 0]
-        s += trig[lnk, 1]
-    c /= phases.shape[0]
-    s /= phases.shape[0]
-    return math.hypot(c, s), math.atan2(s, c)
-
-
-@numba.njit(cache=True, nogil=True)
-def _nb_nodes(indptr, indices, weights, w_in, leak, bias, m, nodes, trig, u, out):  # pragma: no cover
-    n = indptr.shape[0] - 1
-    d = u.shape[0]
-    half_m = 0.5 * m
-    for i in range(n):
-        acc = 0.0
-        for lnk in range(indptr[i], indptr[i + 1]):
-            acc += weights[lnk] * (1.0 - half_m * (1.0 + trig[lnk, 1])) * nodes[indices[lnk]]
-        inp = 0.0
-        for k in range(d):
-            inp += w_in[i, k] * u[k]
-        out[i] = leak * nodes[i] + (1.0 - leak) * math.tanh(acc + inp + bias)
-
-
-@numba.njit(cache=True, nogil=True)
-def _nb_phases(
-    indices, link_target, phi_indptr, phi_indices, omega, eps1, eps2, gamma, tau, new_nodes, phases, trig, out
-):  # pragma: no cover
-    # sin(Psi - Phi + gamma) from the unit vector of the neighbours' field: saves an atan2 and a sin per link
-    cg = math.cos(gamma)
-    sg = math.sin(gamma)
-    for lnk in range(phases.shape[0]):
-        # two interleaved partial sums halve the add-latency chain of this gather (the hot loop)
-        c0 = 0.0
-        s0 = 0.0
-        c1 = 0.0
-        s1 = 0.0
-        q = phi_indptr[lnk]
-        end = phi_indptr[lnk + 1]
-        while q + 1 < end:
-            k0 = phi_indices[q]
-            k1 = phi_indices[q + 1]
-            c0 += trig[k0, 0]
-            s0 += trig[k0, 1]
-            c1 += trig[k1, 0]
-            s1 += trig[k1, 1]
-            q += 2
-        if q < end:
-            k0 = phi_indices[q]
-            c0 += trig[k0, 0]
-            s0 += trig[k0, 1]
-        c = c0 + c1
-        s = s0 + s1
-        norm = math.hypot(c, s)
-        if norm > 0.0:
-            cpsi = c / norm
-            spsi = s / norm
-        else:  # atan2(0, 0) = 0
-            cpsi = 1.0
-            spsi = 0.0
-        # sin(Psi - Phi) and cos(Psi - Phi)
-        sd = spsi * trig[lnk, 0] - cpsi * trig[lnk, 1]
-        cd = cpsi * trig[lnk, 0] + spsi * trig[lnk, 1]
-        a = 0.5 * (new_nodes[indices[lnk]] + 1.0)
-        b = 0.5 * (new_nodes[link_target[lnk]] + 1.0)
-        gain = eps1 + eps2 * 0.5 * (a + b)
-        out[lnk] = phases[lnk] + tau * (omega[lnk] + gain * (sd * cg + cd * sg))
-
-
-@numba.njit(cache=True, nogil=True)
-def _nb_drive(
-    indptr,
-    indices,
-    weights,
-    link_target,
-    phi_indptr,
-    phi_indices,
-    w_in,
-    omega,
-    leak,
-    bias,
-    m,
-    eps1,
-    eps2,
-    gamma,
-    tau,
-    nodes0,
-    phases0,
-    inputs,
-    nodes_out,
-    sync_out,
-    mphase_out,
-    record_nodes,
-    evolve_phases,
-):  # pragma: no cover
-    n_links = phases0.shape[0]
-    nodes = nodes0.copy()
-    phases = phases0.copy()
-    new_nodes = np.empty_like(nodes)
-    new_phases = np.empty_like(phases)
-    trig = np.empty((n_links, 2))
-    r, mp = _nb_trig(phases, trig)
-    w_eff = weights
-    m_eff = m
-    if not evolve_phases:  # frozen phases: fold the modulation into the weights once, (A_l M_l) * 1.0
-        w_eff = np.empty_like(weights)
-        for lnk in range(n_links):
-            w_eff[lnk] = weights[lnk] * (1.0 - 0.5 * m * (1.0 + trig[lnk, 1]))
-        m_eff = 0.0
-    for t in range(inputs.shape[0]):
-        _nb_nodes(indptr, indices, w_eff, w_in, leak, bias, m_eff, nodes, trig, inputs[t], new_nodes)
-        nodes, new_nodes = new_nodes, nodes
-        if record_nodes:
-            nodes_out[t] = nodes
-        if not evolve_phases:  # frozen phases: trig, R and <Phi> stay as they are
-            sync_out[t] = r
-            mphase_out[t] = mp
-            continue
-        _nb_phases(
-            indices,
-            link_target,
-            phi_indptr,
-            phi_indices,
-            omega,
-            eps1,
-            eps2,
-            gamma,
-            tau,
-            nodes,
-            phases,
-            trig,
-            new_phases,
-        )
-        phases, new_phases = new_phases, phases
-        r, mp = _nb_trig(phases, trig)
-        sync_out[t] = r
-        mphase_out[t] = mp
-    return nodes, phases
-
-
-@numba.njit(cache=True, nogil=True)
-def _nb_closed_loop(
-    indptr,
-    indices,
-    weights,
-    link_target,
-    phi_indptr,
-    phi_indices,
-    w_in,
-    omega,
-    leak,
-    bias,
-    m,
-    eps1,
-    eps2,
-    gamma,
-    tau,
-    nodes0,
-    phases0,
-    w_out,
-    n_steps,
-    phase_mode,
-    target,
-    rotation,
-    box_low,
-    box_high,
-    outputs,
-    sync_out,
-    mphase_out,
-):  # pragma: no cover
-    n_links = phases0.shape[0]
-    d = w_out.shape[0]
-    n = nodes0.shape[0]
-    nodes = nodes0.copy()
-    phases = phases0.copy()
-    new_nodes = np.empty_like(nodes)
-    new_phases = np.empty_like(phases)
-    trig = np.empty((n_links, 2))
-    u = np.empty(d)
-    y = np.empty(d)
-    mode = phase_mode
-    frozen_at = -1
-    two_pi = 2.0 * math.pi
-    _, mp = _nb_trig(phases, trig)
-    for t in range(n_steps):
-        for k in range(d):
-            acc = 0.0
-            for i in range(n):
-                acc += w_out[k, i] * nodes[i]
-            u[k] = acc
-        _nb_nodes(indptr, indices, weights, w_in, leak, bias, m, nodes, trig, u, new_nodes)
-        if mode == 0:
-            _nb_phases(
-                indices,
-                link_target,
-                phi_indptr,
-                phi_indices,
-                omega,
-                eps1,
-                eps2,
-                gamma,
-                tau,
-                new_nodes,
-                phases,
-                trig,
-                new_phases,
-            )
-        elif mode == 1:
-            gap = (target - mp) % two_pi
-            if gap > two_pi - 1e-12:
-                gap = 0.0
-            inc = rotation
-            if gap <= rotation:
-                inc = gap
-                mode = 2
-                frozen_at = t
-            for lnk in range(n_links):
-                new_phases[lnk] = phases[lnk] + inc
-        else:
-            for lnk in range(n_links):
-                new_phases[lnk] = phases[lnk]
-        ok = True
-        for k in range(d):
-            acc = 0.0
-            for i in range(n):
-                acc += w_out[k, i] * new_nodes[i]
-            y[k] = acc
-            if not (math.isfinite(acc) and acc >= box_low[k] and acc <= box_high[k]):
-                ok = False
-        if not ok:
-            return nodes, phases, t, True, frozen_at
-        nodes, new_nodes = new_nodes, nodes
-        phases, new_phases = new_phases, phases
-        outputs[t] = y
-        r, mp = _nb_trig(phases, trig)
-        sync_out[t] = r
-        mphase_out[t] = mp
-    return nodes, phases, n_steps, False, frozen_at
+def _use_threads(parallel: bool) -> bool:
+    """Whether a run asked to be ``parallel`` gets the multi-threaded kernel: only when numba may use more
+    than one thread (``numba.get_num_threads()``, which follows ``NUMBA_NUM_THREADS`` and
+    ``numba.set_num_threads``); with one thread the serial kernel is the faster one."""
+    return bool(parallel) and numba.get_num_threads() > 1
 
 
 _INDEX_CACHE: dict[int, tuple[np.ndarray, np.ndarray]] = {}
@@ -544,17 +307,24 @@ def drive(
     *,
     record_nodes: bool = True,
     evolve_phases: bool = True,
+    parallel: bool = False,
 ) -> DriveResult:
     """Teacher-forced run over ``inputs`` (T, D) with the compiled kernel; same result as
     :func:`drive_reference` up to rounding. With ``record_nodes=False`` the ``nodes`` record is empty
     (shape (0, N)). With ``evolve_phases=False`` the phases stay frozen (equation (5) is skipped; with
-    ``m = 0`` this is exactly a static echo state network)."""
+    ``m = 0`` this is exactly a static echo state network).
+
+    With ``parallel=True`` each step's link work (coupling sums and phase updates, blocks of links) is
+    split over numba's threads; the result is bit for bit the same as on one thread. It pays off for large
+    couplings (``nnz(A_Phi)`` in the hundreds of thousands) on idle cores only: every step ends in a barrier,
+    so on a machine whose cores are busy with other work it can be much slower than the default serial run.
+    """
     inputs = np.ascontiguousarray(inputs, dtype=np.float64)
     t_len = inputs.shape[0]
     nodes_out = np.empty((t_len if record_nodes else 0, net.n_nodes))
     sync = np.empty(t_len)
     mphase = np.empty(t_len)
-    nodes, phases = _nb_drive(
+    nodes, phases = _compiled.drive_loop(
         *_net_args(net, p),
         np.asarray(state.nodes, dtype=np.float64),
         np.asarray(state.phases, dtype=np.float64),
@@ -562,8 +332,9 @@ def drive(
         nodes_out,
         sync,
         mphase,
-        record_nodes,
-        evolve_phases,
+        bool(record_nodes),
+        bool(evolve_phases),
+        _use_threads(parallel),
     )
     return DriveResult(State(nodes, phases), nodes_out, sync, mphase)
 
@@ -580,15 +351,17 @@ def closed_loop(
     rotation: float = 0.01,
     box_low: np.ndarray | None = None,
     box_high: np.ndarray | None = None,
+    parallel: bool = False,
 ) -> ClosedLoopResult:
-    """Compiled closed loop; same arguments and result as :func:`closed_loop_reference`."""
+    """Compiled closed loop; same arguments and result as :func:`closed_loop_reference` (up to rounding).
+    ``parallel``: as in :func:`drive`."""
     d = w_out.shape[0]
     low = np.full(d, -np.inf) if box_low is None else np.asarray(box_low, dtype=np.float64)
     high = np.full(d, np.inf) if box_high is None else np.asarray(box_high, dtype=np.float64)
     outputs = np.empty((n_steps, d))
     sync = np.empty(n_steps)
     mphase = np.empty(n_steps)
-    nodes, phases, done, diverged, frozen_at = _nb_closed_loop(
+    nodes, phases, done, diverged, frozen_at = _compiled.closed_loop_loop(
         *_net_args(net, p),
         np.asarray(state.nodes, dtype=np.float64),
         np.asarray(state.phases, dtype=np.float64),
@@ -602,6 +375,7 @@ def closed_loop(
         outputs,
         sync,
         mphase,
+        _use_threads(parallel),
     )
     done = int(done)
     return ClosedLoopResult(
