@@ -9,7 +9,8 @@ A *cost evaluation* is one forward pass of the network on one minibatch. Every m
 them and the same initial parameters:
 
 - ``mgd-random`` / ``mgd-walsh``: the MGD engine, K = 32 perturbations per minibatch and per update
-  (``tau_x = tau_theta = 32``, ``tau_p = 1``; one baseline + 32 perturbed evaluations, batched);
+  (``tau_x = tau_theta = 32``, ``tau_p = 1``; one baseline + 32 perturbed evaluations, batched for the MLP,
+  one at a time for the CNN, see :data:`BATCHED`);
 - ``spsa-1`` / ``spsa-2``: MeZO-style SPSA with Gaussian directions regenerated from a seed, perturbing the
   parameters in place (O(P) memory): one-sided :math:`(C(\\theta+\\epsilon z) - C(\\theta))/\\epsilon` or
   two-sided
@@ -95,6 +96,19 @@ class PeakRSS:
         return self.peak_mb
 
 
+BATCHED = {"mlp": True, "cnn": False}
+"""Whether population evaluations use ``cost_many`` (vmap); on the CPU, vmap over the CNN's convolutions was
+slower than a loop (91 vs 64 ms per evaluation at batch 100), so the CNN evaluates one candidate at a time."""
+_BATCHED = [True]
+
+
+def _costs(objective, theta: torch.Tensor, batch: Any, perturbations: torch.Tensor) -> torch.Tensor:
+    """The costs at ``theta + perturbations[k]``: batched or a loop, per :data:`BATCHED`."""
+    if _BATCHED[0]:
+        return objective.cost_many(theta, batch, perturbations)
+    return torch.tensor([objective.cost(theta, batch, q) for q in perturbations], dtype=torch.float64)
+
+
 _DEADLINE = [math.inf]  # time.perf_counter() after which a run stops early (reported)
 _USED = [0]  # cost evaluations used by the run
 
@@ -107,7 +121,10 @@ def _mgd(objective, stream, budget: int, hp: dict[str, Any], code: str) -> torch
     cfg = MGDConfig(eta=hp["eta"], delta_theta=hp["delta_theta"], code=code, tau_x=K, tau_theta=K, seed=0)
     engine = MGDEngine(objective, cfg, stream)
     while engine.counters.evaluations + K + 1 <= budget and not _out_of_time():
-        engine.step_batched(K)
+        if _BATCHED[0]:
+            engine.step_batched(K)
+        else:
+            engine.run(K)  # the same steps, evaluated one at a time
     _USED[0] = engine.counters.evaluations
     return engine.theta
 
@@ -147,7 +164,7 @@ def _nevergrad(objective, stream, budget: int, hp: dict[str, Any], name: str) ->
         cands = [opt.ask() for _ in range(K)]
         batch, _ = stream.next()
         points = torch.as_tensor(np.stack([c.value for c in cands]), dtype=theta0.dtype)
-        costs = objective.cost_many(zero, batch, points).tolist()
+        costs = _costs(objective, zero, batch, points).tolist()
         for c, v in zip(cands, costs, strict=True):
             opt.tell(c, v)
         used += K
@@ -169,7 +186,7 @@ def _evotorch(objective, stream, budget: int, hp: dict[str, Any], name: str) -> 
 
         def _evaluate_batch(self, solutions) -> None:
             batch, _ = stream.next()
-            solutions.set_evals(objective.cost_many(zero, batch, solutions.values.to(theta0.dtype)))
+            solutions.set_evals(_costs(objective, zero, batch, solutions.values.to(theta0.dtype)).float())
 
     problem = Loss()
     if name == "snes":
@@ -229,6 +246,7 @@ def run_one(net: str, budget: int, method: str, max_wall_s: float = math.inf) ->
     meter = PeakRSS()
     start = time.perf_counter()
     _DEADLINE[0] = start + max_wall_s
+    _BATCHED[0] = BATCHED[net]
     if method == "backprop-adam":
         model.train()
         _backprop(model, task, stream, budget)
@@ -254,6 +272,7 @@ def run_one(net: str, budget: int, method: str, max_wall_s: float = math.inf) ->
         "n_params": n_params,
         "budget": budget,
         "method": method,
+        "batched": BATCHED[net],
         "evaluations": _USED[0],
         "test_accuracy": score.accuracy,
         "test_loss": score.loss,

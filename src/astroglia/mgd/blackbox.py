@@ -142,6 +142,9 @@ class BlackBoxMGD:
     Attributes:
         engine: the :class:`~astroglia.mgd.engine.MGDEngine`.
         failures: every failed measurement, in order.
+
+    The driver keeps a copy of the state after the last completed step (O(P): theta and G_int), so that a
+    stop mid-step can save a consistent state; meant for measurements slower than an O(P) copy.
     """
 
     def __init__(
