@@ -9,7 +9,7 @@ import argparse
 import sys
 
 from astroglia import __version__
-from astroglia.errors import AstrogliaError
+from astroglia.errors import AstrogliaError, DataError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,6 +34,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
+    except DataError as exc:
+        print(f"astroglia: error: {exc}", file=sys.stderr)
+        print(
+            "astroglia: on the command line, point --data-dir at the files, or use --data-source sample for "
+            "the embedded sample",
+            file=sys.stderr,
+        )
+        return 2
     except AstrogliaError as exc:
         print(f"astroglia: error: {exc}", file=sys.stderr)
         return 2
