@@ -22,3 +22,16 @@ def test_bad_hyperparameter_is_a_clear_error(tmp_path, capsys):
     code = main(["rhythmic", "train", "--m", "2", "--out", str(tmp_path / "r")])
     assert code == 2
     assert "m = 2.0" in capsys.readouterr().err
+
+
+def test_bad_context_and_misplaced_toml_keys_fail_before_training(tmp_path, capsys):
+    from astroglia.cli import main
+
+    for value in ("nan", "5", "-1"):
+        assert main(["rhythmic", "recall", "--context", value, "--out", str(tmp_path / "r")]) == 2
+        assert "context" in capsys.readouterr().err
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("n_nodes = 50\n")
+    assert main(["rhythmic", "train", "--config", str(cfg), "--out", str(tmp_path / "t")]) == 2
+    assert "n_nodes" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists() and not (tmp_path / "t").exists()

@@ -7,6 +7,7 @@ directory (``config.json``, ``summary.json``, ``figures/``, ``report.html``); ``
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from astroglia.config import add_options, build_config, check, load_toml, to_dict
+from astroglia.errors import ConfigError
 from astroglia.report import Section, write_html_report
 from astroglia.runs import RunDir, dumps
 
@@ -130,8 +132,32 @@ def register(sub: argparse._SubParsersAction) -> None:
 # ------------------------------------------------------------------------------------------------- helpers
 
 
+CONTEXT_RANGE = (
+    0.05,
+    1.0,
+)  # Thomas b: dissipative and bounded; outside this a fresh series is not meaningful
+
+
 def _configs(args: argparse.Namespace) -> tuple[ReservoirOptions, RecallOptions]:
     toml = load_toml(args.config) if getattr(args, "config", None) else {}
+    unknown = sorted(set(toml) - {"reservoir", "recall"})
+    if unknown:
+        raise ConfigError(
+            f"unknown key(s) or table(s) {', '.join(unknown)} in {args.config}; options go in the tables "
+            "[reservoir] and [recall]"
+        )
+    for table in ("reservoir", "recall"):
+        if table in toml and not isinstance(toml[table], dict):
+            raise ConfigError(f"{table} in {args.config} must be a table ([{table}])")
+    context = getattr(args, "context", None)
+    if context is not None:
+        lo, hi = CONTEXT_RANGE
+        check(
+            math.isfinite(context) and lo <= context <= hi,
+            "context",
+            context,
+            f"must be a Thomas b in [{lo}, {hi}] (chaotic below about 0.208, limit cycles up to about 0.329)",
+        )
     res = build_config(ReservoirOptions, toml=toml.get("reservoir"), args=args)
     rec = build_config(RecallOptions, toml=toml.get("recall"), args=args)
     return res, rec
@@ -148,7 +174,12 @@ def _finish(run: RunDir, summary: dict[str, Any], sections: list[Section], title
     if as_json:
         sys.stdout.write(dumps(summary) + "\n")
     else:
-        print(f"wrote {run.path / 'report.html'}", file=sys.stderr)
+        for key, value in summary.items():
+            if isinstance(value, (int, float, str, bool)) or value is None:
+                print(f"{key}: {value}", file=sys.stderr)
+            elif isinstance(value, list) and len(value) <= 16:
+                print(f"{key}: {dumps(value)}", file=sys.stderr)
+        print(f"report: {run.path / 'report.html'}", file=sys.stderr)
     return 0
 
 
