@@ -65,17 +65,20 @@ def add_options(
     *,
     group_title: str | None = None,
     exclude: tuple[str, ...] = (),
+    shown_defaults: dict[str, Any] | None = None,
 ) -> None:
     """Add one ``--field-name`` option per field of dataclass ``cls``; defaults stay unset (``None``).
 
     Unset options do not override the TOML file or the dataclass defaults in :func:`build_config`. Fields in
-    ``exclude`` get no option.
+    ``exclude`` get no option. ``shown_defaults`` replaces the default shown in the help of the fields a
+    command sets differently from the dataclass.
     """
     group = parser.add_argument_group(group_title or cls.__name__)
     for f, base, optional in _fields(cls):
         if f.name in exclude:
             continue
         default = f.default if f.default is not dataclasses.MISSING else None
+        default = (shown_defaults or {}).get(f.name, default)
         help_text = f.metadata.get("help", "")
         help_text = f"{help_text} (default: {default})" if help_text else f"default: {default}"
         flag = "--" + f.name.replace("_", "-")

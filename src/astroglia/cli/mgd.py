@@ -221,6 +221,10 @@ def cmd_angle(args: argparse.Namespace) -> int:
     return _finish(args, summary, line)
 
 
+SWEEP_TRAINING_DEFAULTS = {"batch_size": 1, "max_steps": 50000}
+ROBUSTNESS_TRAINING_DEFAULTS = {"max_steps": 50000}
+
+
 def _register_sweep(msub: argparse._SubParsersAction) -> None:
     from astroglia.experiments.mgd_paper import ParityTrainingConfig, SweepConfig
 
@@ -228,8 +232,7 @@ def _register_sweep(msub: argparse._SubParsersAction) -> None:
         "sweep",
         help="time-to-solution heatmaps over (tau_x, tau_theta) and (tau_p, tau_theta) on parity",
         description="Median time to solution of N-bit parity over grids of time constants, inputs presented "
-        "as minibatches (here batch_size defaults to 1, one pattern at a time, and max_steps to 50000). "
-        + _EXPERIMENT_HELP,
+        "one pattern at a time by default. " + _EXPERIMENT_HELP,
     )
     _common_options(p, "runs/mgd-sweep")
     add_options(p, SweepConfig, group_title="sweep options")
@@ -238,6 +241,7 @@ def _register_sweep(msub: argparse._SubParsersAction) -> None:
         ParityTrainingConfig,
         group_title="training options",
         exclude=("tau_x", "tau_p", "tau_theta", "mode"),
+        shown_defaults=SWEEP_TRAINING_DEFAULTS,
     )
     p.set_defaults(func=cmd_sweep)
 
@@ -246,8 +250,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from astroglia.experiments.mgd_paper import ParityTrainingConfig, SweepConfig, run_sweep
 
     sweep = build_config(SweepConfig, args=args)
-    defaults = {"batch_size": 1, "max_steps": 50000}
-    train = build_config(ParityTrainingConfig, toml=defaults, args=args)
+    train = build_config(ParityTrainingConfig, toml=SWEEP_TRAINING_DEFAULTS, args=args)
     summary = run_sweep(sweep, train, args.out, workers=args.workers, progress=not args.json)
     return _finish(args, summary, f"sweep: {len(summary['table'])} cells")
 
@@ -259,12 +262,13 @@ def _register_robustness(msub: argparse._SubParsersAction) -> None:
         "robustness",
         help="parity under cost noise, update noise, device variation and quantisation",
         description="Train N-bit parity with one hardware non-ideality at a time; report the solved "
-        "fraction, median time to solution and final accuracy per magnitude (here max_steps defaults to "
-        "50000). " + _EXPERIMENT_HELP,
+        "fraction, median time to solution and final accuracy per magnitude. " + _EXPERIMENT_HELP,
     )
     _common_options(p, "runs/mgd-robustness")
     add_options(p, RobustnessConfig, group_title="robustness options")
-    add_options(p, ParityTrainingConfig, group_title="training options")
+    add_options(
+        p, ParityTrainingConfig, group_title="training options", shown_defaults=ROBUSTNESS_TRAINING_DEFAULTS
+    )
     p.set_defaults(func=cmd_robustness)
 
 
@@ -272,7 +276,7 @@ def cmd_robustness(args: argparse.Namespace) -> int:
     from astroglia.experiments.mgd_paper import ParityTrainingConfig, RobustnessConfig, run_robustness
 
     rob = build_config(RobustnessConfig, args=args)
-    train = build_config(ParityTrainingConfig, toml={"max_steps": 50000}, args=args)
+    train = build_config(ParityTrainingConfig, toml=ROBUSTNESS_TRAINING_DEFAULTS, args=args)
     summary = run_robustness(rob, train, args.out, workers=args.workers, progress=not args.json)
     return _finish(args, summary, f"robustness: {len(summary['table'])} magnitudes")
 
