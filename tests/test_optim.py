@@ -214,3 +214,21 @@ def test_errors_name_the_problem():
     opt.param_groups[1]["clip"] = 0.1
     with pytest.raises(ValueError, match="clip differs"):
         opt.step(lambda: torch.tensor(0.0))
+
+
+def test_delta_theta_and_clip_are_read_from_the_groups_every_step():
+    theta = nn.Parameter(torch.zeros(16))
+    seen: list[torch.Tensor] = []
+
+    def closure():
+        seen.append(theta.detach().clone())
+        return (theta**2).sum()
+
+    opt = MGD([theta], lr=0.0, delta_theta=0.1)
+    opt.step(closure)
+    opt.param_groups[0]["delta_theta"] = 0.4
+    opt.param_groups[0]["clip"] = 1e-3
+    opt.step(closure)
+    # evaluations: baseline, perturbed (step 1), baseline, perturbed (step 2); theta stays 0 (lr 0)
+    assert seen[1].norm().item() == pytest.approx(0.1) and seen[3].norm().item() == pytest.approx(0.4)
+    assert opt.engine.config.clip == 1e-3
