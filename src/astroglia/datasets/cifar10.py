@@ -41,8 +41,10 @@ from typing import Any
 
 import numpy as np
 
+from astroglia import storage
 from astroglia.datasets.base import Dataset
 from astroglia.errors import DataError
+from astroglia.storage import cache_root, md5_file
 
 __all__ = [
     "ARCHIVE_MD5",
@@ -86,7 +88,7 @@ TEST_FILE = "test_batch"
 META_FILE = "batches.meta"
 ENV_DIR = "ASTROGLIA_CIFAR10"
 """Environment variable naming a CIFAR-10 folder or archive (any of the forms in the module docstring)."""
-ENV_CACHE = "ASTROGLIA_CACHE"
+ENV_CACHE = storage.ENV_CACHE
 """Environment variable naming astroglia's cache root; downloads go to its ``cifar-10`` folder."""
 DOWNLOAD_TIMEOUT_S = 10.0
 
@@ -106,14 +108,8 @@ class _Found:
 
 
 def default_cache_dir() -> Path:
-    """The download folder: ``$ASTROGLIA_CACHE/cifar-10``, else ``$XDG_CACHE_HOME/astroglia/cifar-10``, else
-    ``~/.cache/astroglia/cifar-10``."""
-    root = os.environ.get(ENV_CACHE)
-    if root:
-        return Path(root).expanduser() / NAME
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
-    return base / "astroglia" / NAME
+    """The download folder: ``cifar-10`` below the cache root (:func:`astroglia.storage.cache_root`)."""
+    return cache_root() / NAME
 
 
 def _missing_batches(directory: Path) -> list[str]:
@@ -302,14 +298,6 @@ def _check_meta(data: bytes, where: str) -> None:
         raise DataError(f"{where}: label names {list(decoded)} are not CIFAR-10's {list(CLASS_NAMES)}")
 
 
-def _md5_file(path: Path) -> str:
-    digest = hashlib.md5(usedforsecurity=False)
-    with path.open("rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _read_files(found: _Found) -> dict[str, tuple[bytes, str]]:
     """The raw bytes of each batch (and of ``batches.meta`` when present), keyed by file name."""
     wanted = (*TRAIN_FILES, TEST_FILE, META_FILE)
@@ -388,7 +376,7 @@ def load_cifar10(
             raise DataError(_not_found_message(looked)) from exc
         found = _Found("archive", archive)
     if verify and found.kind == "archive":
-        md5 = _md5_file(found.path)
+        md5 = md5_file(found.path)
         if md5 != ARCHIVE_MD5:
             raise DataError(
                 f"{found.path} is not the official {ARCHIVE_NAME}: its MD5 is {md5}, expected {ARCHIVE_MD5}. "
@@ -468,7 +456,7 @@ def download_cifar10(
     except OSError as exc:
         raise DataError(f"cannot create the download folder {target}: {exc}") from exc
     dest = target / ARCHIVE_NAME
-    if dest.is_file() and _md5_file(dest) == md5:
+    if dest.is_file() and md5_file(dest) == md5:
         return dest
     part = dest.with_name(dest.name + ".part")
     digest = hashlib.md5(usedforsecurity=False)

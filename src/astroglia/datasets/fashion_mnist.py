@@ -31,9 +31,11 @@ from pathlib import Path
 
 import numpy as np
 
+from astroglia import storage
 from astroglia.datasets.base import Dataset
 from astroglia.datasets.idx import IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, parse_idx, read_idx_bytes
 from astroglia.errors import DataError
+from astroglia.storage import cache_root, md5_file
 
 __all__ = [
     "CLASS_NAMES",
@@ -70,7 +72,7 @@ OFFICIAL_URL = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
 PROJECT_URL = "https://github.com/zalandoresearch/fashion-mnist"
 ENV_DIR = "ASTROGLIA_FASHION_MNIST"
 """Environment variable naming a directory that holds the four Fashion-MNIST files."""
-ENV_CACHE = "ASTROGLIA_CACHE"
+ENV_CACHE = storage.ENV_CACHE
 """Environment variable naming astroglia's cache root; downloads go to its ``fashion-mnist`` folder."""
 DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
 """Where Debian's ``dataset-fashion-mnist`` package installs the files."""
@@ -149,14 +151,8 @@ _FILES: tuple[_FileSpec, ...] = (
 
 
 def default_cache_dir() -> Path:
-    """The download folder: ``$ASTROGLIA_CACHE/fashion-mnist``, else ``$XDG_CACHE_HOME/astroglia/...``,
-    else ``~/.cache/astroglia/fashion-mnist``."""
-    root = os.environ.get(ENV_CACHE)
-    if root:
-        return Path(root).expanduser() / NAME
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
-    return base / "astroglia" / NAME
+    """The download folder: ``fashion-mnist`` below the cache root (:func:`astroglia.storage.cache_root`)."""
+    return cache_root() / NAME
 
 
 def _find_in_dir(directory: Path) -> tuple[dict[str, Path] | None, str]:
@@ -242,14 +238,6 @@ def _not_found_message(looked: list[str]) -> str:
     return "\n".join(lines)
 
 
-def _md5_file(path: Path) -> str:
-    digest = hashlib.md5(usedforsecurity=False)
-    with path.open("rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _download_one(spec: _FileSpec, dest: Path, *, base_url: str, timeout: float) -> None:
     from tqdm.auto import tqdm
 
@@ -309,7 +297,7 @@ def download_fashion_mnist(
         raise DataError(f"cannot create the download folder {target}: {exc}") from exc
     for spec in _FILES:
         dest = target / spec.official_name
-        if dest.is_file() and dest.stat().st_size == spec.gz_size and _md5_file(dest) == spec.gz_md5:
+        if dest.is_file() and dest.stat().st_size == spec.gz_size and md5_file(dest) == spec.gz_md5:
             continue
         _download_one(spec, dest, base_url=base_url, timeout=timeout)
     return target

@@ -20,14 +20,14 @@ from typing import Any
 
 import numpy as np
 
-ENV_VAR = "ASTROGLIA_CACHE"
+from astroglia.storage import ENV_CACHE, cache_root
+
+ENV_VAR = ENV_CACHE
 
 
 def cache_dir() -> Path:
-    """The series cache folder (read from ``ASTROGLIA_CACHE`` at every call; not created here)."""
-    root = os.environ.get(ENV_VAR)
-    base = Path(root).expanduser() if root else Path.home() / ".cache" / "astroglia"
-    return base / "series"
+    """The series cache folder, ``series`` below :func:`astroglia.storage.cache_root` (not created here)."""
+    return cache_root() / "series"
 
 
 def cache_key(spec: dict[str, Any]) -> str:
