@@ -151,3 +151,13 @@ def test_cli_train_writes_run_directory_and_resumes(tmp_path, capsys):
     assert main([*common, *opts, "--steps", "150", "--resume"]) == 0
     second = json.loads(capsys.readouterr().out)
     assert second["steps"] == 150 and [r["step"] for r in read_metrics(out)] == [0, 50, 100, 150]
+
+
+def test_cli_run_that_blows_up_stops_with_a_report(tmp_path, capsys):
+    out = tmp_path / "blowup"
+    argv = ["mgd", "train", "--preset", "demo", "--data-source", "sample", "--out", str(out)]
+    assert main([*argv, "--eta", "1e30", "--steps", "200", "--log-every", "50", "--bp-steps", "5"]) == 2
+    assert "step" in capsys.readouterr().err
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["status"].startswith("stopped")
+    assert (out / "report.html").exists()

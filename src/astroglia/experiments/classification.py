@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from astroglia.experiments.backprop_training import DEFAULT_LR, BackpropConfig, train_backprop
-from astroglia.experiments.mgd_training import RunControl, train_mgd
+from astroglia.experiments.mgd_training import RunControl, TrainingStopped, train_mgd
 from astroglia.experiments.setup import TaskConfig, prepare_task
 from astroglia.mgd.config import MGDConfig
 from astroglia.report import Section, write_html_report
@@ -41,7 +41,14 @@ def run_classification(
     }
     task = prepare_task(task_cfg)
     run = RunDir(out, config=config, seed=task_cfg.seed, kind="mgd-train", resume=resume)
-    summary = train_mgd(task, mgd_cfg, control, run, resume=resume)
+    try:
+        summary = train_mgd(task, mgd_cfg, control, run, resume=resume)
+    except TrainingStopped:
+        # keep a readable record of what was done before the stop, then report the stop
+        stopped = json.loads((run.path / "summary.json").read_text())
+        sections = training_sections(run, stopped, read_metrics(run.path), {})
+        write_html_report(run.path / "report.html", "astroglia: MGD training run (stopped)", sections)
+        raise
     baselines: dict[str, tuple[list[dict[str, Any]], dict[str, Any]]] = {}
     for name in bp_cfg.names():
         lr = bp_cfg.sgd_lr if name == "sgd" else bp_cfg.adam_lr if name == "adam" else DEFAULT_LR[name]

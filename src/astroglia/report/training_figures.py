@@ -48,7 +48,10 @@ def plot_accuracy_curves(
         ax.set_xlabel(label_x)
         ax.set_ylabel("test accuracy (%)")
         ax.grid(True, alpha=0.3)
-        ax.legend(fontsize=8)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=8)
+        else:
+            ax.text(0.5, 0.5, "no finite log points", ha="center", va="center", transform=ax.transAxes)
     if title or test_split:
         fig.suptitle(f"{title}\n{test_split}" if test_split else title, fontsize=10)
     fig.tight_layout()
