@@ -6,13 +6,10 @@ import argparse
 import sys
 from pathlib import Path
 
+from astroglia.cli.mgd import TABLES
 from astroglia.config import build_config
-from astroglia.experiments.backprop_training import BackpropConfig
 from astroglia.experiments.classification import run_classification
-from astroglia.experiments.mgd_training import RunControl
 from astroglia.experiments.presets import preset
-from astroglia.experiments.setup import TaskConfig
-from astroglia.mgd.config import MGDConfig
 from astroglia.report import Section, write_html_report
 from astroglia.runs import RunDir
 
@@ -46,13 +43,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     layers = preset("demo")
     layers["task"].update(seed=args.seed, data_source=args.data_source)
     layers["control"]["time_budget_s"] = args.mgd_seconds
-    task = build_config(TaskConfig, toml=layers["task"])
-    mgd = build_config(MGDConfig, toml=layers["mgd"])
-    control = build_config(RunControl, toml=layers["control"])
-    bp = build_config(BackpropConfig, toml=layers["backprop"])
+    cfg = {table: build_config(cls, toml=layers[table]) for table, cls in TABLES.items()}
     out = Path(args.out)
     print("[1/2] Multiplexed Gradient Descent on Fashion-MNIST", file=sys.stderr)
-    summary, sections = run_classification(task, mgd, control, bp, out / "mgd")
+    summary, sections = run_classification(
+        cfg["task"], cfg["mgd"], cfg["control"], cfg["backprop"], out / "mgd"
+    )
     lines = [
         f"MGD: {100 * summary['test_accuracy']:.2f}% test accuracy ({summary['test_split']}) after "
         f"{summary['steps']} steps, {summary['evaluations']} cost evaluations, {summary['wall_s']:.0f} s"

@@ -12,7 +12,7 @@ from torch import nn
 from astroglia.config import check
 from astroglia.datasets import DATASET_NAMES, TensorSplits, load_dataset, to_tensors
 from astroglia.datasets.base import Dataset
-from astroglia.networks import count_parameters, paper_cifar10_cnn, paper_fmnist_cnn
+from astroglia.networks import paper_cifar10_cnn, paper_fmnist_cnn
 
 NETWORKS = ("paper-cnn", "mlp", "linear")
 
@@ -123,9 +123,6 @@ class PreparedTask:
         cfg = self.config
         model = build_network(cfg.network, self.input_shape, self.n_classes, cfg.seed, cfg.hidden)
         return model.to(self.device)
-
-    def n_params(self) -> int:
-        return count_parameters(self.network())
 
 
 def resolve_device(name: str) -> torch.device:

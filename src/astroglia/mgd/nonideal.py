@@ -206,12 +206,6 @@ class NonIdealities:
             draw = torch.randn(n_params, generator=g, dtype=torch.float64)
             self.gains = (1.0 + config.gain_mismatch * draw).to(device=device, dtype=dtype)
 
-    @property
-    def touches_updates(self) -> bool:
-        """Whether parameter updates differ from the ideal ``theta -= eta * G_int``."""
-        c = self.config
-        return c.update_noise > 0 or c.update_noise_common > 0 or c.quant_bits > 0
-
     def applied_perturbation(self, nominal: torch.Tensor) -> torch.Tensor:
         """The perturbation the system actually receives: ``gains * nominal`` (``nominal`` itself if off)."""
         if self.gains is None:

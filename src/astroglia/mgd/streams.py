@@ -58,8 +58,8 @@ class TensorBatches:
     Args:
         inputs: tensor of shape (n, ...) on the device where the model runs.
         targets: tensor of shape (n, ...) on the same device.
-        batch_size: samples per batch (the last, incomplete part of an epoch is dropped by the index stream
-            only if :class:`~astroglia.datasets.stream.BatchStream` does so; see its docstring).
+        batch_size: samples per batch; every batch is full (a batch that reaches the end of an epoch is
+            completed from the next epoch's order, see :class:`~astroglia.datasets.stream.BatchStream`).
         seed: seed of the shuffling.
     """
 
