@@ -12,6 +12,7 @@ import torch
 
 from astroglia.mgd.codes import (
     CODES,
+    STREAM_PATTERNS,
     GaussianCode,
     RandomCode,
     SinusoidCode,
@@ -22,6 +23,7 @@ from astroglia.mgd.codes import (
 from astroglia.mgd.config import MGDConfig
 from astroglia.mgd.engine import MGDEngine
 from astroglia.mgd.objective import FunctionObjective
+from astroglia.mgd.seeding import GOLDEN_GAMMA, splitmix64, substream_seed
 from astroglia.mgd.streams import FixedInput
 
 ALL = sorted(CODES)
@@ -159,6 +161,33 @@ def test_second_moment_is_identity(cls: type, tol: float) -> None:
     # diagonal); tol is > 4 sigma
     np.testing.assert_allclose(second, np.eye(n), atol=tol)
     np.testing.assert_allclose(s.mean(0).numpy(), np.zeros(n), atol=tol)
+
+
+def test_random_code_is_the_splitmix64_bit_stream() -> None:
+    """Exact definition: bit i % 64 of output i // 64 of SplitMix64 seeded with substream_seed(seed, k)."""
+    n_params = 150  # three words, the last one partly used
+    code = RandomCode(n_params, seed=9)
+    for k in (0, 1, 77, 10**9):
+        state = substream_seed(9, k, STREAM_PATTERNS)
+        words = [splitmix64((state + j * GOLDEN_GAMMA) % 2**64) for j in range(3)]
+        expected = [2 * ((words[i // 64] >> (i % 64)) & 1) - 1 for i in range(n_params)]
+        assert code.pattern(k, dtype=torch.float64).tolist() == expected
+
+
+@pytest.mark.parametrize("name", ALL)
+@pytest.mark.parametrize("n_params", [1, 63, 64, 65, 300])
+def test_vectorised_patterns_equal_single_patterns(name: str, n_params: int) -> None:
+    code = make_code(name, n_params, seed=4, **({"flip_signs": True} if name == "walsh" else {}))
+    indices = [5, 0, 5, 1023, 64, 2**40 + 3]
+    for dtype in (torch.float32, torch.float64, torch.bfloat16):
+        stacked = code.patterns(indices, dtype=dtype)
+        assert stacked.shape == (len(indices), n_params) and stacked.dtype == dtype
+        for row, k in zip(stacked, indices, strict=True):
+            assert torch.equal(row, code.pattern(k, dtype=dtype))
+    with pytest.raises(ValueError, match="index"):
+        code.patterns([3, -2])
+    with pytest.raises(ValueError, match="at least one"):
+        code.patterns([])
 
 
 def test_random_code_is_plus_minus_one_with_norm_p() -> None:

@@ -146,7 +146,10 @@ def test_patterns_are_held_for_tau_p_steps():
 
 def test_clipping_limits_c_tilde():
     engine = MGDEngine(
-        FunctionObjective(lambda th, _x: float(1e3 * th.sum()), np.zeros(4)),
+        # weights 1, 2, 4, 8: the cost changes for every +/-1 pattern
+        FunctionObjective(
+            lambda th, _x: float(1e3 * (th[0] + 2 * th[1] + 4 * th[2] + 8 * th[3])), np.zeros(4)
+        ),
         MGDConfig(clip=0.01, eta=1.0),
         FixedInput(),
     )

@@ -48,9 +48,10 @@ import math
 from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
+import numpy as np
 import torch
 
-from astroglia.mgd.seeding import generator
+from astroglia.mgd.seeding import GOLDEN_GAMMA, generator, splitmix64_array, substream_seeds
 
 __all__ = [
     "CODES",
@@ -79,6 +80,16 @@ def _check_index(index: int) -> int:
     if index < 0:
         raise ValueError(f"pattern index must be >= 0, got {index}")
     return int(index)
+
+
+def _check_indices(indices: list[int] | range | np.ndarray) -> np.ndarray:
+    """The pattern indices as an int64 array of shape (K,), K >= 1, all >= 0."""
+    idx = np.asarray(indices, dtype=np.int64).reshape(-1)
+    if idx.size == 0:
+        raise ValueError("need at least one pattern index")
+    if int(idx.min()) < 0:
+        raise ValueError(f"pattern index must be >= 0, got {int(idx.min())}")
+    return idx
 
 
 class PerturbationCode(ABC):
@@ -124,8 +135,12 @@ class PerturbationCode(ABC):
         device: torch.device | str | None = None,
         dtype: torch.dtype = torch.float32,
     ) -> torch.Tensor:
-        """Patterns for several indices stacked into shape (K, P)."""
-        return torch.stack([self.pattern(int(k), device=device, dtype=dtype) for k in indices])
+        """Patterns for several indices stacked into shape (K, P); row ``i`` equals ``pattern(indices[i])``.
+
+        Families with a vectorised generator override this (one (K, P) operation instead of K)."""
+        return torch.stack(
+            [self.pattern(int(k), device=device, dtype=dtype) for k in _check_indices(indices)]
+        )
 
     def __repr__(self) -> str:
         extra = "".join(f", {k}={v!r}" for k, v in self.hyperparameters().items())
@@ -148,6 +163,15 @@ class _CachedOnDevice:
         return self._copies[key]
 
 
+def _sign_table(dtype: np.dtype) -> np.ndarray:
+    """(256, 8) table: row ``b`` holds the bits of byte ``b``, lowest first, as -1 (bit 0) or +1 (bit 1)."""
+    bits = (np.arange(256)[:, None] >> np.arange(8)[None, :]) & 1
+    return (2 * bits - 1).astype(dtype)
+
+
+_SIGN_TABLES = {torch.float32: _sign_table(np.float32), torch.float64: _sign_table(np.float64)}
+
+
 class RandomCode(PerturbationCode):
     r"""Random +/-1 codes ("CDMA"): :math:`s_i \sim \mathrm{Uniform}\{-1, +1\}` i.i.d., fresh for every index.
 
@@ -155,8 +179,18 @@ class RandomCode(PerturbationCode):
     Hence one MGD step has :math:`\mathbb{E}[G] = \nabla C / P` in the linear regime (specs/mgd.md section 5),
     and with all time constants 1 the MGD step is one-sided SPSA (perturbation :math:`a s`) divided by P.
 
-    Pattern ``k`` is drawn from ``generator(seed, k, STREAM_PATTERNS, device)``, so it is identical on every
-    call with the same device type; CPU and CUDA generators give different (equally valid) patterns.
+    The signs are the bits of a counter-based stream. With
+    :math:`\kappa_k` = :func:`~astroglia.mgd.seeding.substream_seed` ``(seed, k, STREAM_PATTERNS)`` and
+    :math:`w_{k,j}` the :math:`j`-th output (:math:`j = 0, 1, \dots`) of a SplitMix64 generator seeded with
+    :math:`\kappa_k`, i.e. ``splitmix64((kappa_k + j * GOLDEN_GAMMA) mod 2**64)``,
+
+    .. math::
+
+        s^{(k)}_i = 2\,\mathrm{bit}_{i \bmod 64}\big(w_{k,\lfloor i/64 \rfloor}\big) - 1,
+
+    bit 0 being the least significant. Pattern ``k`` is therefore the same on every device and in every
+    precision, and :meth:`patterns` draws K patterns in one vectorised pass (the words in NumPy, then a
+    byte-to-signs table lookup), with no per-pattern generator.
     """
 
     name = "random"
@@ -164,11 +198,31 @@ class RandomCode(PerturbationCode):
     def pattern(
         self, index: int, *, device: torch.device | str | None = None, dtype: torch.dtype = torch.float32
     ) -> torch.Tensor:
-        index = _check_index(index)
-        g = generator(self.seed, index, STREAM_PATTERNS, device=device)
-        out = torch.empty(self.n_params, device=device, dtype=dtype)
-        out.bernoulli_(0.5, generator=g)
-        return out.mul_(2).sub_(1)
+        return self.patterns([_check_index(index)], device=device, dtype=dtype)[0]
+
+    def patterns(
+        self,
+        indices: list[int] | range,
+        *,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype = torch.float32,
+    ) -> torch.Tensor:
+        keys = substream_seeds(self.seed, _check_indices(indices), STREAM_PATTERNS)
+        n_words = -(-self.n_params // 64)
+        counters = np.arange(n_words, dtype=np.uint64) * np.uint64(GOLDEN_GAMMA)
+        with np.errstate(over="ignore"):
+            words = splitmix64_array(keys[:, None] + counters[None, :])
+        octets = words.astype("<u8", copy=False).view(np.uint8)  # (K, 8 n_words), least significant first
+        dev = torch.device(device) if device is not None else torch.device("cpu")
+        table = _SIGN_TABLES.get(dtype, _SIGN_TABLES[torch.float32])
+        if dev.type == "cpu":
+            signs = torch.from_numpy(np.take(table, octets, axis=0).reshape(len(keys), -1))
+        else:  # move the bytes, not the signs, and look them up on the device
+            lookup = torch.from_numpy(table).to(dev)
+            index = torch.from_numpy(octets.astype(np.int64)).to(dev).reshape(-1)
+            signs = lookup.index_select(0, index).reshape(len(keys), -1)
+        signs = signs[:, : self.n_params]
+        return signs if signs.dtype == dtype else signs.to(dtype)
 
 
 class GaussianCode(PerturbationCode):
@@ -193,11 +247,13 @@ class GaussianCode(PerturbationCode):
         return out if dtype == torch.float32 else out.to(dtype)
 
 
-def _parity(x: torch.Tensor) -> torch.Tensor:
-    """Parity (popcount mod 2) of each non-negative int64 entry, by xor-folding 64 bits down to one."""
-    for shift in (32, 16, 8, 4, 2, 1):
+def _hadamard_256() -> torch.Tensor:
+    """The Sylvester Hadamard matrix of size 256, float64: ``H[a, b] = (-1) ** popcount(a & b)``."""
+    a = np.arange(256)
+    x = a[:, None] & a[None, :]
+    for shift in (4, 2, 1):  # xor-fold 8 bits down to their parity
         x = x ^ (x >> shift)
-    return x & 1
+    return torch.from_numpy((1 - 2 * (x & 1)).astype(np.float64))
 
 
 class WalshCode(PerturbationCode):
@@ -256,6 +312,12 @@ class WalshCode(PerturbationCode):
         g = generator(self.seed, 0, STREAM_WALSH_ROWS)
         rows = torch.randperm(self.length - first, generator=g, dtype=torch.int64)[: self.n_params] + first
         self._rows = _CachedOnDevice(rows)
+        # H[r, j] is the product over the bytes of r and j of H_256[r_byte, j_byte] (Sylvester structure)
+        self._n_bytes = max(1, -(-(self.length - 1).bit_length() // 8))
+        self._row_bytes = _CachedOnDevice(
+            torch.stack([(rows >> (8 * b)) & 255 for b in range(self._n_bytes)])
+        )
+        self._h256 = _CachedOnDevice(_hadamard_256())
 
     @property
     def period(self) -> int:
@@ -280,12 +342,31 @@ class WalshCode(PerturbationCode):
     def pattern(
         self, index: int, *, device: torch.device | str | None = None, dtype: torch.dtype = torch.float32
     ) -> torch.Tensor:
-        index = _check_index(index)
-        n_pass, column = divmod(index, self.length)
-        bits = _parity(self._rows.get(device) & column)
-        out = (1 - 2 * bits).to(dtype)
-        sign = self.pass_sign(n_pass)
-        return out if sign == 1 else out.neg_()
+        return self.patterns([_check_index(index)], device=device, dtype=dtype)[0]
+
+    def patterns(
+        self,
+        indices: list[int] | range,
+        *,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype = torch.float32,
+    ) -> torch.Tensor:
+        idx = _check_indices(indices)
+        columns = torch.from_numpy(idx % self.length)
+        h256 = self._h256.get(device, dtype)
+        row_bytes = self._row_bytes.get(device)
+        out: torch.Tensor | None = None
+        for b in range(self._n_bytes):  # entries are +/-1, so the products are exact in any precision
+            column_bytes = ((columns >> (8 * b)) & 255).to(h256.device)
+            factor = h256.index_select(0, column_bytes).index_select(1, row_bytes[b])
+            out = factor if out is None else out.mul_(factor)
+        assert out is not None
+        if self.flip_signs:
+            passes = idx // self.length
+            sign_of = {int(m): float(self.pass_sign(int(m))) for m in np.unique(passes)}
+            signs = [sign_of[int(m)] for m in passes]
+            out.mul_(torch.tensor(signs, device=out.device, dtype=dtype)[:, None])
+        return out
 
 
 class TimeSlotCode(PerturbationCode):
@@ -342,8 +423,18 @@ class TimeSlotCode(PerturbationCode):
     def pattern(
         self, index: int, *, device: torch.device | str | None = None, dtype: torch.dtype = torch.float32
     ) -> torch.Tensor:
-        out = torch.zeros(self.n_params, device=device, dtype=dtype)
-        out[self.slot(index)] = math.sqrt(self.n_params)
+        return self.patterns([_check_index(index)], device=device, dtype=dtype)[0]
+
+    def patterns(
+        self,
+        indices: list[int] | range,
+        *,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype = torch.float32,
+    ) -> torch.Tensor:
+        slots = self._order[torch.from_numpy(_check_indices(indices) % self.n_params)]
+        out = torch.zeros(len(slots), self.n_params, device=device, dtype=dtype)
+        out[torch.arange(len(slots), device=out.device), slots.to(out.device)] = math.sqrt(self.n_params)
         return out
 
 
@@ -430,8 +521,17 @@ class SinusoidCode(PerturbationCode):
     def pattern(
         self, index: int, *, device: torch.device | str | None = None, dtype: torch.dtype = torch.float32
     ) -> torch.Tensor:
-        index = _check_index(index)
-        cycles = torch.remainder(self._cycles_per_step.get(device) * index, 1.0)
+        return self.patterns([_check_index(index)], device=device, dtype=dtype)[0]
+
+    def patterns(
+        self,
+        indices: list[int] | range,
+        *,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype = torch.float32,
+    ) -> torch.Tensor:
+        steps = torch.from_numpy(_check_indices(indices)).to(device=device, dtype=torch.float64)
+        cycles = torch.remainder(self._cycles_per_step.get(device)[None, :] * steps[:, None], 1.0)
         out = torch.sin(2 * math.pi * cycles + self._phase_dev.get(device)).mul_(math.sqrt(2.0))
         return out.to(dtype)
 

@@ -444,13 +444,42 @@ class MGDEngine:
             values = torch.as_tensor(costs).reshape(-1).tolist()
             if len(values) != m:
                 raise ValueError(f"the batch evaluator returned {len(values)} costs for {m} perturbations")
-            for i in range(m):
+            finite = next((i for i, v in enumerate(values) if not math.isfinite(v)), m)
+            if m > 1 and not self.analog:
+                results.extend(self._tell_run(perts, values[:finite]))
+                start = finite
+            else:
+                start = 0
+            for i in range(start, m):  # the general path: one ask/tell per step (raises on a non-finite cost)
                 # the perturbation of step n + i is row i; a clone for the last, so the stack is not kept
                 self._perturbation = perts[i] if i < m - 1 else perts[i].clone()
                 self._pattern_index = indices[i]
                 self.ask()
                 results.append(self.tell(values[i]))
+            if start == m:
+                self._perturbation, self._pattern_index = perts[m - 1].clone(), indices[m - 1]
         return results
+
+    def _tell_run(self, perts: torch.Tensor, values: list[float]) -> list[StepResult]:
+        """Complete the first ``len(values)`` steps of a digital-mode run whose request for the first step was
+        asked (and its baseline told): the arithmetic of :meth:`tell` and :meth:`_finish_step` in the same
+        order, without building a request per step. ``values`` are finite perturbed costs."""
+        cfg = self.config
+        baseline = self._baseline
+        assert baseline is not None
+        self._pending = None
+        out = []
+        for i, value in enumerate(values):
+            n = self.counters.steps
+            self.counters.evaluations += 1
+            value = self.nonideal.measured_cost(float(value), baseline=False, step=n)
+            c_tilde = value - baseline
+            if cfg.clip is not None:
+                c_tilde = min(max(c_tilde, -cfg.clip), cfg.clip)
+            self.g_int.add_(perts[i], alpha=c_tilde * cfg.dt / self.delta_theta**2)  # as _finish_step
+            self._end_step(n)
+            out.append(StepResult(cost=value, baseline=baseline, c_tilde=c_tilde))
+        return out
 
     def run(self, n_steps: int) -> None:
         """Take ``n_steps`` steps."""

@@ -7,17 +7,33 @@ indices give unrelated streams, and :func:`generator` returns a fresh ``torch.Ge
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+import numpy as np
 import torch
 
 _MASK64 = (1 << 64) - 1
+GOLDEN_GAMMA = 0x9E3779B97F4A7C15
+"""SplitMix64's increment: the state advances by this constant per output."""
 
 
 def splitmix64(x: int) -> int:
     """One SplitMix64 output for the 64-bit state ``x`` (Steele, Lea & Flood 2014)."""
-    z = (x + 0x9E3779B97F4A7C15) & _MASK64
+    z = (x + GOLDEN_GAMMA) & _MASK64
     z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
     z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK64
     return z ^ (z >> 31)
+
+
+def splitmix64_array(x: np.ndarray) -> np.ndarray:
+    """:func:`splitmix64` of every entry of a ``uint64`` array (arithmetic modulo 2**64), same shape."""
+    if x.dtype != np.uint64:
+        raise TypeError(f"expected a uint64 array, got {x.dtype}")
+    with np.errstate(over="ignore"):
+        z = x + np.uint64(GOLDEN_GAMMA)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return z ^ (z >> np.uint64(31))
 
 
 def substream_seed(seed: int, index: int, stream: int = 0) -> int:
@@ -33,6 +49,15 @@ def substream_seed(seed: int, index: int, stream: int = 0) -> int:
     h = splitmix64((seed & _MASK64) ^ splitmix64(stream))
     h = splitmix64(h ^ (index & _MASK64))
     return h >> 1
+
+
+def substream_seeds(seed: int, indices: Sequence[int] | np.ndarray, stream: int = 0) -> np.ndarray:
+    """:func:`substream_seed` for many indices at once: a ``uint64`` array of shape ``(len(indices),)``."""
+    idx = np.asarray(indices, dtype=np.int64).reshape(-1)
+    if seed < 0 or stream < 0 or (idx.size and int(idx.min()) < 0):
+        raise ValueError(f"seed, indices and stream must be non-negative, got {seed}, {indices}, {stream}")
+    head = splitmix64((seed & _MASK64) ^ splitmix64(stream))
+    return splitmix64_array(np.uint64(head) ^ idx.astype(np.uint64)) >> np.uint64(1)
 
 
 def generator(
