@@ -11,15 +11,18 @@ parameters; the ``demo`` preset's network), one CPU thread per process:
      call, the update);
    - ``MGD sequential``: 32 calls of ``engine.step()``;
    - ``bare sequential forward``: 32 plain ``loss_fn(model(x), y)`` calls (for reference);
+   - ``MGD batched walsh``: as MGD batched with Walsh codes;
    - ``MGD batched bfloat16``: as MGD batched with the forward pass in bfloat16.
-   The modes are timed in interleaved rounds and the median round is reported.
+   The modes are timed in interleaved rounds and the median round is reported; the table ends with the
+   ratios MGD batched / bare batched forward, MGD batched / MGD sequential and MGD batched / bare
+   sequential forward.
 2. peak RSS (``ru_maxrss``) of MGD training (sequential ``engine.step()``, and batched K = 32) against
    inference alone (forward passes on the same minibatches), each in its own subprocess that loads the same
    data and model.
 3. two-process speed-up: ``DistributedMGD.step(32)`` on 2 gloo workers (one thread each) against
    ``engine.step_batched(32)`` in one process.
 
-Run: ``python benchmarks/mgd_batched_speed.py [--quick] [--json out.json]``.
+Run: ``python benchmarks/mgd_batched_speed.py [--quick] [--batches 1,32,64,128,256,1000] [--json out.json]``.
 """
 
 from __future__ import annotations
@@ -42,28 +45,11 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 
 from astroglia.experiments.setup import TaskConfig, prepare_task
-from astroglia.mgd import MGDConfig, MGDEngine, ModuleObjective, PerturbationCode
+from astroglia.mgd import MGDConfig, MGDEngine, ModuleObjective
 from astroglia.mgd.batched import module_costs
-from astroglia.mgd.seeding import generator
 from astroglia.mgd.streams import TensorBatches
 
 K = 32
-
-
-class UniformSignCode(PerturbationCode):
-    """Random +/-1 codes as the signs of uniform draws: pattern k from ``generator(seed, k)``.
-
-    The same distribution as :class:`~astroglia.mgd.codes.RandomCode` (i.i.d. fair signs, regenerable from
-    ``(seed, k)``) but another stream: ``torch.rand`` and a comparison instead of ``bernoulli_``, which is
-    several times slower on the CPU. It is here to measure how much of MGD's overhead is pattern generation;
-    it is not a registered code.
-    """
-
-    name = "uniform_sign"
-
-    def pattern(self, index: int, *, device: Any = None, dtype: torch.dtype = torch.float32) -> torch.Tensor:
-        u = torch.rand(self.n_params, generator=generator(self.seed, index), device=device)
-        return torch.where(u < 0.5, -1.0, 1.0).to(dtype)
 
 
 def _task(batch_size: int):
@@ -76,19 +62,14 @@ def _engine(task, compute_dtype: torch.dtype | None = None, code: str = "random"
     objective = ModuleObjective(model, task.loss_fn, compute_dtype=compute_dtype)
     t = task.tensors
     stream = TensorBatches(t.x_train, t.y_train, task.config.batch_size, seed=0)
-    bit_sign = code == "uniform_sign"  # not registered: passed as a code object, the config says "random"
-    family = "random" if bit_sign else code
-    cfg = MGDConfig(eta=10.0, delta_theta=0.5, code=family, tau_x=K, tau_theta=K, tau_p=1, seed=0)
-    code_obj = UniformSignCode(objective.n_params, 0) if bit_sign else None
-    return MGDEngine(objective, cfg, stream, code=code_obj)
+    cfg = MGDConfig(eta=10.0, delta_theta=0.5, code=code, tau_x=K, tau_theta=K, tau_p=1, seed=0)
+    return MGDEngine(objective, cfg, stream)
 
 
 def _speed_for_batch(b: int, rounds: int, min_round_s: float) -> dict[str, Any]:
     task = _task(b)
     seq, bat, low = _engine(task), _engine(task), _engine(task, torch.bfloat16)
     walsh = _engine(task, code="walsh")
-    bits = _engine(task, code="uniform_sign")
-    bits_seq = _engine(task, code="uniform_sign")
     model = task.network().eval()
     names, shapes = bat.objective._layout
     x, y = task.tensors.x_train[:b], task.tensors.y_train[:b]
@@ -123,8 +104,6 @@ def _speed_for_batch(b: int, rounds: int, min_round_s: float) -> dict[str, Any]:
         "MGD sequential": mgd(seq, False),
         "bare sequential forward": bare_sequential,
         "MGD batched walsh": mgd(walsh, True),
-        "MGD batched uniform-sign code": mgd(bits, True),
-        "MGD sequential uniform-sign code": mgd(bits_seq, False),
         "MGD batched bfloat16": mgd(low, True),
     }
     for fn in modes.values():  # warm-up
@@ -142,12 +121,25 @@ def _speed_for_batch(b: int, rounds: int, min_round_s: float) -> dict[str, Any]:
 
 
 def speed(batch_sizes: list[int], rounds: int, min_round_s: float) -> list[dict[str, Any]]:
-    """Evaluations/s per mode and batch size (median of interleaved rounds)."""
+    """Evaluations/s per mode and batch size (median of interleaved rounds), printed as one table."""
     out = []
     for b in batch_sizes:
         row = _speed_for_batch(b, rounds, min_round_s)
         out.append(row)
         print(f"B={b}: " + ", ".join(f"{k} {v:,.0f}/s" for k, v in row.items() if isinstance(v, float)))
+    modes = ["bare batched forward", "MGD batched", "MGD batched walsh", "MGD batched bfloat16"]
+    modes += ["MGD sequential", "bare sequential forward"]
+    print(f"\nevaluations/s, K = {K}, median of {rounds} interleaved rounds, one thread")
+    header = ["B", *modes, "MGD batched / bare batched", "MGD batched / MGD sequential"]
+    header += ["MGD batched / bare sequential"]
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header))
+    for row in out:
+        mgd = row["MGD batched"]
+        ratios = [mgd / row["bare batched forward"], mgd / row["MGD sequential"]]
+        ratios.append(mgd / row["bare sequential forward"])
+        cells = [str(row["batch"]), *(f"{row[m]:,.0f}" for m in modes), *(f"{r:.2f}" for r in ratios)]
+        print("| " + " | ".join(cells) + " |")
     return out
 
 
@@ -277,6 +269,13 @@ def main() -> None:
     )
     parser.add_argument("--quick", action="store_true", help="tiny run to check the script works")
     parser.add_argument("--json", type=Path, default=None, help="write the results here")
+    parser.add_argument(
+        "--batches",
+        default="1,32,64,128,256,1000",
+        help="comma-separated minibatch sizes B of the speed table",
+    )
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds per batch size")
+    parser.add_argument("--round-s", type=float, default=1.0, help="seconds per mode and round")
     parser.add_argument("--rss-child", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--rss-steps", type=int, default=200, help=argparse.SUPPRESS)
     parser.add_argument("--batch", type=int, default=256, help=argparse.SUPPRESS)
@@ -289,7 +288,11 @@ def main() -> None:
     results = {
         "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "torch": torch.__version__},
         "k": K,
-        "speed": speed([32, 256] if quick else [32, 256, 1000], 1 if quick else 5, 0.2 if quick else 2.0),
+        "speed": speed(
+            [32, 256] if quick else [int(b) for b in args.batches.split(",")],
+            1 if quick else args.rounds,
+            0.2 if quick else args.round_s,
+        ),
         "rss": peak_rss(5 if quick else 200, 256),
         "two_process": two_process(
             3 if quick else 100, 1000, Path(args.json).parent if args.json else Path(".")

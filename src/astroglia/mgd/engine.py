@@ -400,18 +400,22 @@ class MGDEngine:
     def step_batched(self, k: int, *, evaluate: BatchEvaluator | None = None) -> list[StepResult]:
         """Take ``k`` steps, measuring the perturbed costs of steps that share an input and theta at once.
 
-        Equal to ``k`` calls of :meth:`step`: the same requests are answered in the same order through
-        :meth:`tell`, so counters, G_int and updates follow the same arithmetic; only the measurement is
-        batched. The steps are split into runs that share the input and theta (a run ends where a new input
-        is due, every ``tau_x`` steps, or after an update, every ``tau_theta`` steps); each run of ``m`` steps
-        costs the baseline, when due, plus one call ``evaluate(theta, batch, perturbations (m, P),
-        need_baseline) -> (baseline, costs (m,))``. With ``tau_x = tau_theta = K`` and ``tau_p = 1`` a call
+        Equal to ``k`` calls of :meth:`step` up to float rounding: the same measurements in the same order,
+        the same counters, C_tilde and updates; only the measurement is batched, and the run's K
+        contributions to G_int are added by one matrix-vector product instead of one at a time.
+
+        The steps are split into runs that share the input and theta (a run ends where a new input is due,
+        every ``tau_x`` steps, or after an update, every ``tau_theta`` steps); each run of ``m`` steps costs
+        the baseline, when due, plus one call ``evaluate(theta, batch, perturbations (m, P), need_baseline)
+        -> (baseline, costs (m,))``. With ``tau_x = tau_theta = K`` and ``tau_p = 1`` a call
         ``step_batched(K)`` is one baseline, K perturbed evaluations in one batch, and one update.
 
         The m perturbations are regenerated from the code, so transient memory is O(m P) and nothing beyond
-        the engine's O(P) state persists. The results equal those of :meth:`step` exactly when ``evaluate``
-        returns the same costs as sequential ``objective.cost`` calls (a loop, e.g. ``FunctionObjective``);
-        a vectorised ``cost_many`` agrees to float rounding (summation order inside batched kernels).
+        the engine's O(P) state persists. With an ``evaluate`` that returns the same costs as sequential
+        ``objective.cost`` calls (a loop, e.g. ``FunctionObjective``) theta and G_int agree with :meth:`step`
+        to the rounding of the G_int sum (about 1e-14 relative in float64); a vectorised ``cost_many`` adds
+        the rounding of batched kernels to the costs. The same call on the same state always gives the same
+        result.
 
         Args:
             k: number of steps, >= 1.
@@ -462,23 +466,31 @@ class MGDEngine:
 
     def _tell_run(self, perts: torch.Tensor, values: list[float]) -> list[StepResult]:
         """Complete the first ``len(values)`` steps of a digital-mode run whose request for the first step was
-        asked (and its baseline told): the arithmetic of :meth:`tell` and :meth:`_finish_step` in the same
-        order, without building a request per step. ``values`` are finite perturbed costs."""
+        asked (and its baseline told), without building a request per step.
+
+        The per-step arithmetic of :meth:`tell` and :meth:`_finish_step` (measured cost, C_tilde, clipping),
+        then one matrix-vector product ``G_int += sum_i w_i theta_tilde_i`` with
+        ``w_i = C_tilde_i dt / Delta_theta**2`` (the sum of the per-step G, added in another order), then
+        the update if the run closes a window. ``values`` are finite perturbed costs."""
         cfg = self.config
         baseline = self._baseline
         assert baseline is not None
         self._pending = None
-        out = []
+        first = self.counters.steps
+        out, weights = [], []
         for i, value in enumerate(values):
-            n = self.counters.steps
-            self.counters.evaluations += 1
-            value = self.nonideal.measured_cost(float(value), baseline=False, step=n)
+            value = self.nonideal.measured_cost(float(value), baseline=False, step=first + i)
             c_tilde = value - baseline
             if cfg.clip is not None:
                 c_tilde = min(max(c_tilde, -cfg.clip), cfg.clip)
-            self.g_int.add_(perts[i], alpha=c_tilde * cfg.dt / self.delta_theta**2)  # as _finish_step
-            self._end_step(n)
+            weights.append(c_tilde * cfg.dt / self.delta_theta**2)
             out.append(StepResult(cost=value, baseline=baseline, c_tilde=c_tilde))
+        if out:
+            w = torch.tensor(weights, dtype=self.g_int.dtype, device=self.g_int.device)
+            self.g_int.addmv_(perts[: len(out)].T, w)
+            self.counters.evaluations += len(out)
+            self.counters.steps = first + len(out) - 1  # the steps before the last close without an update
+            self._end_step(first + len(out) - 1)
         return out
 
     def run(self, n_steps: int) -> None:
