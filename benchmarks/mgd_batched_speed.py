@@ -36,6 +36,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -294,10 +295,9 @@ def main() -> None:
             0.2 if quick else args.round_s,
         ),
         "rss": peak_rss(5 if quick else 200, 256),
-        "two_process": two_process(
-            3 if quick else 100, 1000, Path(args.json).parent if args.json else Path(".")
-        ),
     }
+    with tempfile.TemporaryDirectory() as tmp:
+        results["two_process"] = two_process(3 if quick else 100, 1000, Path(tmp))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
 
