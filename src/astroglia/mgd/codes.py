@@ -355,12 +355,13 @@ class WalshCode(PerturbationCode):
         columns = torch.from_numpy(idx % self.length)
         h256 = self._h256.get(device, dtype)
         row_bytes = self._row_bytes.get(device)
-        out: torch.Tensor | None = None
+        out: torch.Tensor | None = None  # built as (P, K): whole rows of K entries are gathered at a time
         for b in range(self._n_bytes):  # entries are +/-1, so the products are exact in any precision
             column_bytes = ((columns >> (8 * b)) & 255).to(h256.device)
-            factor = h256.index_select(0, column_bytes).index_select(1, row_bytes[b])
+            factor = h256.index_select(1, column_bytes).index_select(0, row_bytes[b])
             out = factor if out is None else out.mul_(factor)
         assert out is not None
+        out = out.T  # (K, P), a view: the transposed copy would cost more than the gather
         if self.flip_signs:
             passes = idx // self.length
             sign_of = {int(m): float(self.pass_sign(int(m))) for m in np.unique(passes)}
