@@ -6,7 +6,8 @@ same config and seed, same input stream). A call :meth:`DistributedMGD.step` ``(
 
 1. every worker regenerates all K perturbations of the run from ``(seed, index)``;
 2. worker ``r`` of ``W`` evaluates the perturbations ``i = r, r + W, r + 2W, ...`` (in one batched call) and
-   worker 0 also the baseline :math:`C_0` when one is due;
+   worker 0 also the baseline :math:`C_0` when one is due (as an extra zero perturbation of its call, as
+   :meth:`~astroglia.mgd.engine.MGDEngine.step_batched` measures it on one process);
 3. one ``all_gather`` of ``1 + ceil(K/W)`` float64 numbers per worker (the baseline slot, then the worker's
    costs, padded with NaN) gives every worker all K costs and worker 0's :math:`C_0`;
 4. every worker feeds the same costs in the same order through the engine's ``tell``, so all apply the
@@ -31,7 +32,7 @@ import torch
 import torch.distributed as dist
 
 from astroglia.mgd.engine import MGDEngine, StepResult
-from astroglia.mgd.objective import cost_many
+from astroglia.mgd.objective import cost_many, costs_with_baseline
 
 __all__ = ["DistributedMGD", "init_distributed"]
 
@@ -125,11 +126,15 @@ class DistributedMGD:
         w = self.world_size
         width = 1 + math.ceil(m / w)
         payload = torch.full((width,), float("nan"), dtype=torch.float64, device=self._device)
-        if need_baseline and self.rank == 0:
-            payload[0] = self.engine.objective.cost(theta, batch)
         mine = list(self.share(m))
+        objective = self.engine.objective
+        local: torch.Tensor | None = None
+        if need_baseline and self.rank == 0:  # the baseline with this worker's share, as on one process
+            stack = torch.cat([perturbations.new_zeros(1, perturbations.shape[1]), perturbations[mine]])
+            payload[0], local = costs_with_baseline(objective, theta, batch, stack)
+        elif mine:
+            local = cost_many(objective, theta, batch, perturbations[mine])
         if mine:
-            local = cost_many(self.engine.objective, theta, batch, perturbations[mine])
             payload[1 : 1 + len(mine)] = torch.as_tensor(local, dtype=torch.float64).to(self._device)
         gathered = [torch.empty_like(payload) for _ in range(w)]
         dist.all_gather(gathered, payload, group=self.group)

@@ -55,7 +55,7 @@ from astroglia.errors import NonFiniteCostError
 from astroglia.mgd.codes import PerturbationCode, SinusoidCode, make_code
 from astroglia.mgd.config import MGDConfig
 from astroglia.mgd.nonideal import NonIdealConfig, NonIdealities
-from astroglia.mgd.objective import Objective, cost_many
+from astroglia.mgd.objective import Objective, cost_many, costs_with_baseline
 from astroglia.mgd.streams import InputStream
 
 STATE_VERSION = 2
@@ -389,12 +389,15 @@ class MGDEngine:
         return max(1, min(limit, to_input, to_update))
 
     def _evaluate_batch(
-        self, theta: torch.Tensor, batch: Any, perturbations: torch.Tensor, need_baseline: bool
+        self, theta: torch.Tensor, batch: Any, stack: torch.Tensor, need_baseline: bool
     ) -> tuple[float | None, torch.Tensor]:
-        """Default batch evaluator: the baseline through ``objective.cost`` (when needed), then the K
-        perturbed costs in one ``objective.cost_many`` call (a loop over ``cost`` for objectives without)."""
-        baseline = self.objective.cost(theta, batch) if need_baseline else None
-        return baseline, cost_many(self.objective, theta, batch, perturbations)
+        """Default batch evaluator. ``stack`` has shape (m + 1, P): the zero perturbation in row 0, then the m
+        perturbations. When the baseline is due it is measured with them
+        (:func:`~astroglia.mgd.objective.costs_with_baseline`: one batched call for all m + 1 points when the
+        objective has ``cost_many``); otherwise only the m perturbed costs are measured."""
+        if need_baseline:
+            return costs_with_baseline(self.objective, theta, batch, stack)
+        return None, cost_many(self.objective, theta, batch, stack[1:])
 
     @torch.no_grad()
     def step_batched(self, k: int, *, evaluate: BatchEvaluator | None = None) -> list[StepResult]:
@@ -430,19 +433,25 @@ class MGDEngine:
             raise ValueError(f"k must be >= 1, got {k}")
         if self._pending is not None or self._in_step:
             raise RuntimeError("step_batched() must start between steps, not while a request is pending")
-        evaluate = evaluate if evaluate is not None else self._evaluate_batch
         results: list[StepResult] = []
+        theta = self.theta
         while len(results) < k:
             n = self.counters.steps
             m = self._batchable_steps(n, k - len(results))
             indices = [self._pattern_index_at(n + i) for i in range(m)]
-            perts = self.code.patterns(indices, device=self.theta.device, dtype=self.theta.dtype)
-            perts.mul_(self.amplitude)
+            # row 0 the zero perturbation (the baseline's point), rows 1..m the run's perturbations
+            stack = torch.empty((m + 1, theta.numel()), device=theta.device, dtype=theta.dtype)
+            stack[0].zero_()
+            patterns = self.code.patterns(indices, device=theta.device, dtype=theta.dtype)
+            perts = torch.mul(patterns, self.amplitude, out=stack[1:])
             self._perturbation, self._pattern_index = perts[0], indices[0]  # so ask() need not regenerate
             first = self.ask()  # presents the input when due
             need_baseline = first.kind == "baseline"
-            applied = self.nonideal.applied_perturbation(perts)
-            baseline, costs = evaluate(self.theta, first.batch, applied, need_baseline)
+            applied = self.nonideal.applied_perturbation(stack)  # gains scale each entry: row 0 stays zero
+            if evaluate is None:
+                baseline, costs = self._evaluate_batch(theta, first.batch, applied, need_baseline)
+            else:
+                baseline, costs = evaluate(theta, first.batch, applied[1:], need_baseline)
             if need_baseline:
                 self.tell(baseline)
             values = torch.as_tensor(costs).reshape(-1).tolist()

@@ -61,6 +61,21 @@ def cost_many(
     return _cost_loop(objective, theta, batch, perturbations)
 
 
+def costs_with_baseline(
+    objective: Objective, theta: torch.Tensor, batch: Any, stack: torch.Tensor
+) -> tuple[float, torch.Tensor]:
+    """The baseline ``C(theta)`` and the K costs at ``theta + stack[1:]``, given ``stack`` of shape (K + 1, P)
+    whose row 0 is zero.
+
+    An objective with a batched ``cost_many`` evaluates all K + 1 points in one call, so the baseline and
+    the perturbed costs come from the same kernels (the same rounding, one pass over the weights); otherwise
+    ``cost(theta)``, then one ``cost`` per perturbation, in order."""
+    if getattr(objective, "cost_many", None) is not None:
+        costs = cost_many(objective, theta, batch, stack)
+        return float(costs[0]), costs[1:]
+    return objective.cost(theta, batch), _cost_loop(objective, theta, batch, stack[1:])
+
+
 def _cost_loop(
     objective: Objective, theta: torch.Tensor, batch: Any, perturbations: torch.Tensor
 ) -> torch.Tensor:
