@@ -136,3 +136,57 @@ def test_step_batched_rejects_a_pending_request():
     engine.ask()
     with pytest.raises(RuntimeError, match="between steps"):
         engine.step_batched(4)
+
+
+def _quadratic_engine(cfg: MGDConfig, fn_hook=None, nonideal=None) -> MGDEngine:
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(30, 30))
+    h = a @ a.T / 30
+
+    def fn(th: np.ndarray, _batch) -> float:
+        value = float(0.5 * th @ h @ th + th.sum())
+        return fn_hook(value) if fn_hook is not None else value
+
+    return MGDEngine(FunctionObjective(fn, np.ones(30)), cfg, FixedInput(), nonideal=nonideal)
+
+
+def test_step_batched_applies_cost_noise_gain_mismatch_and_update_noise_like_step():
+    from astroglia.mgd.nonideal import NonIdealConfig
+
+    noisy = NonIdealConfig(cost_noise=0.01, cost_noise_on_baseline=True, gain_mismatch=0.2, update_noise=1e-3)
+    cfg = MGDConfig(eta=0.05, delta_theta=0.1, tau_x=8, tau_theta=8, seed=2)
+    seq, bat = _quadratic_engine(cfg, nonideal=noisy), _quadratic_engine(cfg, nonideal=noisy)
+    seq_results = [seq.step() for _ in range(24)]
+    bat_results = [r for _ in range(3) for r in bat.step_batched(8)]
+    assert [r.cost for r in bat_results] == pytest.approx([r.cost for r in seq_results], rel=1e-12)
+    assert [r.baseline for r in bat_results] == pytest.approx([r.baseline for r in seq_results], rel=1e-12)
+    torch.testing.assert_close(bat.theta, seq.theta, rtol=1e-12, atol=1e-13)
+    ideal = _quadratic_engine(cfg)
+    for _ in range(3):
+        ideal.step_batched(8)
+    assert not torch.allclose(ideal.theta, bat.theta)  # the non-idealities did act
+
+
+def test_step_batched_stops_at_a_non_finite_cost_with_the_state_step_would_leave():
+    from astroglia.errors import NonFiniteCostError
+
+    calls = {"n": 0}
+
+    def nan_on_call(value: float, at: int = 13) -> float:  # the 13th measurement: a perturbed one
+        calls["n"] += 1
+        return float("nan") if calls["n"] == at else value
+
+    cfg = MGDConfig(eta=0.05, delta_theta=0.1, tau_x=16, tau_theta=16, seed=2)
+    bat = _quadratic_engine(cfg, fn_hook=nan_on_call)
+    with pytest.raises(NonFiniteCostError) as err:
+        bat.step_batched(16)
+    calls["n"] = 0
+    seq = _quadratic_engine(cfg, fn_hook=nan_on_call)
+    with pytest.raises(NonFiniteCostError) as err_seq:
+        for _ in range(16):
+            seq.step()
+    assert err.value.step == err_seq.value.step == 11  # measurement 1 is the baseline, 2..12 steps 0..10
+    assert bat.counters == seq.counters and bat.counters.steps == 11
+    torch.testing.assert_close(bat.g_int, seq.g_int, rtol=1e-12, atol=1e-13)
+    assert torch.equal(bat.theta, seq.theta)  # no update yet
+    assert bat.ask().step == seq.ask().step == 11  # the failed request is pending in both

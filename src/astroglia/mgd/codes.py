@@ -210,8 +210,7 @@ class RandomCode(PerturbationCode):
         keys = substream_seeds(self.seed, _check_indices(indices), STREAM_PATTERNS)
         n_words = -(-self.n_params // 64)
         counters = np.arange(n_words, dtype=np.uint64) * np.uint64(GOLDEN_GAMMA)
-        with np.errstate(over="ignore"):
-            words = splitmix64_array(keys[:, None] + counters[None, :])
+        words = splitmix64_array(keys[:, None] + counters[None, :])  # array arithmetic wraps modulo 2**64
         octets = words.astype("<u8", copy=False).view(np.uint8)  # (K, 8 n_words), least significant first
         dev = torch.device(device) if device is not None else torch.device("cpu")
         table = _SIGN_TABLES.get(dtype, _SIGN_TABLES[torch.float32])

@@ -237,6 +237,13 @@ class MGDEngine:
             return math.ceil(k * cfg.tau_p / cfg.dt - _EPS)
         return k
 
+    def _pattern_indices(self, n: int, m: int) -> list[int]:
+        """``[_pattern_index_at(n + i) for i in range(m)]``, without a call per step in the common cases."""
+        if not self.analog and not isinstance(self.code, SinusoidCode):
+            tau_p = self.config.tau_p
+            return list(range(n, n + m)) if tau_p == 1 else [(n + i) // tau_p for i in range(m)]
+        return [self._pattern_index_at(n + i) for i in range(m)]
+
     def _current_perturbation(self, n: int) -> torch.Tensor:
         k = self._pattern_index_at(n)
         if k != self._pattern_index or self._perturbation is None:
@@ -438,7 +445,7 @@ class MGDEngine:
         while len(results) < k:
             n = self.counters.steps
             m = self._batchable_steps(n, k - len(results))
-            indices = [self._pattern_index_at(n + i) for i in range(m)]
+            indices = self._pattern_indices(n, m)
             # row 0 the zero perturbation (the baseline's point), rows 1..m the run's perturbations
             stack = torch.empty((m + 1, theta.numel()), device=theta.device, dtype=theta.dtype)
             stack[0].zero_()
@@ -487,8 +494,10 @@ class MGDEngine:
         self._pending = None
         first = self.counters.steps
         out, weights = [], []
+        noisy = self.nonideal.config.cost_noise != 0
         for i, value in enumerate(values):
-            value = self.nonideal.measured_cost(float(value), baseline=False, step=first + i)
+            if noisy:
+                value = self.nonideal.measured_cost(value, baseline=False, step=first + i)
             c_tilde = value - baseline
             if cfg.clip is not None:
                 c_tilde = min(max(c_tilde, -cfg.clip), cfg.clip)

@@ -29,11 +29,12 @@ def splitmix64_array(x: np.ndarray) -> np.ndarray:
     """:func:`splitmix64` of every entry of a ``uint64`` array (arithmetic modulo 2**64), same shape."""
     if x.dtype != np.uint64:
         raise TypeError(f"expected a uint64 array, got {x.dtype}")
-    with np.errstate(over="ignore"):
-        z = x + np.uint64(GOLDEN_GAMMA)
-        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        return z ^ (z >> np.uint64(31))
+    if x.ndim == 0:
+        raise ValueError("expected an array of at least one dimension (NumPy scalars warn on overflow)")
+    z = x + np.uint64(GOLDEN_GAMMA)  # uint64 array arithmetic wraps modulo 2**64 silently
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
 
 
 def substream_seed(seed: int, index: int, stream: int = 0) -> int:
