@@ -36,9 +36,14 @@ period (:attr:`PerturbationCode.period`): Walsh codes give :math:`G_{int} = (L/P
 (exactly :math:`g` when :math:`L = P`), time slots give exactly the forward finite-difference gradient after
 :math:`P` steps.
 
-Seeds: each code draws its randomness from :func:`~astroglia.mgd.seeding.generator` with its own stream
-number (``STREAM_*`` constants below), so that the structure of one code (a permutation, the frequencies) is
+Seeds: each code draws its randomness from :func:`~astroglia.mgd.seeding.substream_seed` (directly, or through
+a ``torch.Generator`` seeded with it by :func:`~astroglia.mgd.seeding.generator`) with its own stream number
+(``STREAM_*`` constants below), so that the structure of one code (a permutation, the frequencies) is
 unrelated to the patterns of another with the same seed.
+
+Speed: :meth:`PerturbationCode.patterns` returns K patterns as one (K, P) tensor. The random, Walsh,
+time-slot and sinusoid codes compute it in one vectorised pass (no per-pattern loop; K = 32 random patterns of
+P = 6,634 take about 60 us on one CPU core); the Gaussian code draws one generator per pattern.
 """
 
 from __future__ import annotations
