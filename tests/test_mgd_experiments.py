@@ -8,6 +8,7 @@ import math
 import pytest
 
 from astroglia.cli import main
+from astroglia.experiments import sweeps
 from astroglia.experiments.mgd_paper import (
     AngleConfig,
     ParityTrainingConfig,
@@ -72,7 +73,7 @@ def _counting(config: dict) -> dict:
     return {"double": 2 * config["x"]}
 
 
-def test_point_cache_resumes_and_keys_by_configuration(tmp_path):
+def test_point_cache_resumes_and_keys_by_configuration(tmp_path, monkeypatch):
     configs = [{"x": i} for i in range(5)]
     CALLS.clear()
     first = run_points(_counting, configs[:3], tmp_path, workers=1, progress=False)
@@ -84,6 +85,11 @@ def test_point_cache_resumes_and_keys_by_configuration(tmp_path):
     cache = PointCache(tmp_path)
     assert cache.get({"x": 99}) is None
     assert json.loads(cache.path({"x": 1}).read_text())["config"] == {"x": 1}
+    # results cached by another version of the code are not reused
+    monkeypatch.setattr(sweeps, "RESULTS_VERSION", sweeps.RESULTS_VERSION + 1)
+    assert cache.get({"x": 1}) is None
+    run_points(_counting, configs[:1], tmp_path, workers=1, progress=False)
+    assert len(CALLS) == 6
 
 
 def test_run_points_in_worker_processes_matches_in_process(tmp_path):

@@ -29,7 +29,7 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
             "threads": 1,
         },
         "mgd": {"eta": 10.0, "delta_theta": 0.5, "tau_x": 1, "tau_p": 1, "tau_theta": 1},
-        "control": {"steps": 150000, "time_budget_s": 150.0, "log_every": 2000, "checkpoint_every": 10000},
+        "control": {"steps": 600000, "time_budget_s": 150.0, "log_every": 5000, "checkpoint_every": 50000},
         "backprop": {"optimizers": "sgd,adam", "sgd_lr": 1.0, "adam_lr": 1e-3, "bp_steps": 1500},
     },
 }

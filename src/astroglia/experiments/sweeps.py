@@ -22,12 +22,23 @@ from tqdm.auto import tqdm
 
 from astroglia.runs import dumps
 
-__all__ = ["PointCache", "default_workers", "point_key", "run_points"]
+__all__ = ["RESULTS_VERSION", "PointCache", "default_workers", "point_key", "run_points"]
+
+
+RESULTS_VERSION = 2
+"""Version of what a point's configuration computes; part of every key, so that results cached by an older
+version are not reused. Raise it whenever a change makes the same configuration give different results
+(version 2: random perturbation codes are the bits of a SplitMix64 stream)."""
 
 
 def point_key(config: dict[str, Any]) -> str:
-    """A 20-hex-digit key of ``config``: SHA-1 of its canonical JSON (sorted keys)."""
-    text = json.dumps(config, sort_keys=True, separators=(",", ":"), default=str)
+    """A 20-hex-digit key of ``config`` and :data:`RESULTS_VERSION`: SHA-1 of their canonical JSON."""
+    text = json.dumps(
+        {"config": config, "results_version": RESULTS_VERSION},
+        sort_keys=True,
+        separators=(",", ":"),
+        default=str,
+    )
     return hashlib.sha1(text.encode()).hexdigest()[:20]
 
 
