@@ -63,7 +63,8 @@ def _engine(task, compute_dtype: torch.dtype | None = None, code: str = "random"
     objective = ModuleObjective(model, task.loss_fn, compute_dtype=compute_dtype)
     t = task.tensors
     stream = TensorBatches(t.x_train, t.y_train, task.config.batch_size, seed=0)
-    cfg = MGDConfig(eta=10.0, delta_theta=0.5, code=code, tau_x=K, tau_theta=K, tau_p=1, seed=0)
+    # a small eta: the speed does not depend on it, and many thousand updates on B = 1 must not diverge
+    cfg = MGDConfig(eta=0.5, delta_theta=0.5, code=code, tau_x=K, tau_theta=K, tau_p=1, seed=0)
     return MGDEngine(objective, cfg, stream)
 
 
