@@ -104,7 +104,8 @@ class PerturbationCode(ABC):
         n_params: P, the number of perturbed parameters.
         seed: the code's seed; pattern ``k`` depends only on ``(seed, k)`` (and the code's keyword arguments).
 
-    Subclasses implement :meth:`pattern` and, when the sequence of patterns repeats, :attr:`period`.
+    Subclasses implement :meth:`patterns` (K patterns at once) and, when the sequence of patterns repeats,
+    :attr:`period`; :meth:`pattern` is one row of it.
     """
 
     name: ClassVar[str] = ""
@@ -117,11 +118,11 @@ class PerturbationCode(ABC):
         self.n_params = int(n_params)
         self.seed = int(seed)
 
-    @abstractmethod
     def pattern(
         self, index: int, *, device: torch.device | str | None = None, dtype: torch.dtype = torch.float32
     ) -> torch.Tensor:
-        """Pattern ``index`` as a tensor of shape (P,) at unit scale."""
+        """Pattern ``index`` as a tensor of shape (P,) at unit scale: row 0 of ``patterns([index])``."""
+        return self.patterns([_check_index(index)], device=device, dtype=dtype)[0]
 
     @property
     def period(self) -> int | None:
@@ -133,6 +134,7 @@ class PerturbationCode(ABC):
         """The keyword arguments beyond ``(n_params, seed)`` that, with them, determine every pattern."""
         return {}
 
+    @abstractmethod
     def patterns(
         self,
         indices: list[int] | range,
@@ -140,12 +142,8 @@ class PerturbationCode(ABC):
         device: torch.device | str | None = None,
         dtype: torch.dtype = torch.float32,
     ) -> torch.Tensor:
-        """Patterns for several indices stacked into shape (K, P); row ``i`` equals ``pattern(indices[i])``.
-
-        Families with a vectorised generator override this (one (K, P) operation instead of K)."""
-        return torch.stack(
-            [self.pattern(int(k), device=device, dtype=dtype) for k in _check_indices(indices)]
-        )
+        """Patterns ``indices`` (K >= 1 non-negative ints, any order, repeats allowed) at unit scale, shape
+        (K, P); row ``i`` is pattern ``indices[i]`` and depends on nothing else."""
 
     def __repr__(self) -> str:
         extra = "".join(f", {k}={v!r}" for k, v in self.hyperparameters().items())
@@ -200,11 +198,6 @@ class RandomCode(PerturbationCode):
 
     name = "random"
 
-    def pattern(
-        self, index: int, *, device: torch.device | str | None = None, dtype: torch.dtype = torch.float32
-    ) -> torch.Tensor:
-        return self.patterns([_check_index(index)], device=device, dtype=dtype)[0]
-
     def patterns(
         self,
         indices: list[int] | range,
@@ -242,12 +235,23 @@ class GaussianCode(PerturbationCode):
 
     name = "gaussian"
 
-    def pattern(
-        self, index: int, *, device: torch.device | str | None = None, dtype: torch.dtype = torch.float32
+    def patterns(
+        self,
+        indices: list[int] | range,
+        *,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype = torch.float32,
     ) -> torch.Tensor:
-        index = _check_index(index)
-        g = generator(self.seed, index, STREAM_PATTERNS, device=device)
-        out = torch.randn(self.n_params, generator=g, device=device, dtype=torch.float32)
+        rows = [
+            torch.randn(
+                self.n_params,
+                generator=generator(self.seed, int(k), STREAM_PATTERNS, device=device),
+                device=device,
+                dtype=torch.float32,
+            )
+            for k in _check_indices(indices)
+        ]
+        out = torch.stack(rows)
         return out if dtype == torch.float32 else out.to(dtype)
 
 
@@ -343,11 +347,6 @@ class WalshCode(PerturbationCode):
         g = generator(self.seed, int(n_pass), STREAM_WALSH_SIGNS)
         return 1 if int(torch.randint(0, 2, (1,), generator=g)) == 1 else -1
 
-    def pattern(
-        self, index: int, *, device: torch.device | str | None = None, dtype: torch.dtype = torch.float32
-    ) -> torch.Tensor:
-        return self.patterns([_check_index(index)], device=device, dtype=dtype)[0]
-
     def patterns(
         self,
         indices: list[int] | range,
@@ -424,11 +423,6 @@ class TimeSlotCode(PerturbationCode):
     def slot(self, index: int) -> int:
         """The parameter perturbed by pattern ``index``."""
         return int(self._order[_check_index(index) % self.n_params])
-
-    def pattern(
-        self, index: int, *, device: torch.device | str | None = None, dtype: torch.dtype = torch.float32
-    ) -> torch.Tensor:
-        return self.patterns([_check_index(index)], device=device, dtype=dtype)[0]
 
     def patterns(
         self,
@@ -522,11 +516,6 @@ class SinusoidCode(PerturbationCode):
 
     def hyperparameters(self) -> dict[str, Any]:
         return {"dt": self.dt, "band": self.band}
-
-    def pattern(
-        self, index: int, *, device: torch.device | str | None = None, dtype: torch.dtype = torch.float32
-    ) -> torch.Tensor:
-        return self.patterns([_check_index(index)], device=device, dtype=dtype)[0]
 
     def patterns(
         self,
