@@ -42,6 +42,7 @@ from typing import Any
 
 import torch
 
+from astroglia.errors import NonFiniteCostError
 from astroglia.experiments.setup import TaskConfig, prepare_task
 from astroglia.metrics.classification import evaluate_classifier
 from astroglia.mgd import MGDConfig, MGDEngine, ModuleObjective
@@ -111,6 +112,7 @@ def _costs(objective, theta: torch.Tensor, batch: Any, perturbations: torch.Tens
 
 _DEADLINE = [math.inf]  # time.perf_counter() after which a run stops early (reported)
 _USED = [0]  # cost evaluations used by the run
+_STATUS = ["completed"]  # or why the run stopped early
 
 
 def _out_of_time() -> bool:
@@ -118,13 +120,23 @@ def _out_of_time() -> bool:
 
 
 def _mgd(objective, stream, budget: int, hp: dict[str, Any], code: str) -> torch.Tensor:
-    cfg = MGDConfig(eta=hp["eta"], delta_theta=hp["delta_theta"], code=code, tau_x=K, tau_theta=K, seed=0)
+    cfg = MGDConfig(
+        eta=hp["eta"],
+        delta_theta=hp["delta_theta"],
+        code=code,
+        tau_x=K,
+        tau_theta=K,
+        seed=0,
+    )
     engine = MGDEngine(objective, cfg, stream)
-    while engine.counters.evaluations + K + 1 <= budget and not _out_of_time():
-        if _BATCHED[0]:
-            engine.step_batched(K)
-        else:
-            engine.run(K)  # the same steps, evaluated one at a time
+    try:
+        while engine.counters.evaluations + K + 1 <= budget and not _out_of_time():
+            if _BATCHED[0]:
+                engine.step_batched(K)
+            else:
+                engine.run(K)  # the same steps, evaluated one at a time
+    except NonFiniteCostError as err:  # diverged: report where, with the parameters of that moment
+        _STATUS[0] = f"diverged: non-finite cost at step {err.step}"
     _USED[0] = engine.counters.evaluations
     return engine.theta
 
@@ -223,10 +235,14 @@ def _backprop(model, task, stream, budget: int) -> None:
         opt.step()
 
 
-def run_one(net: str, budget: int, method: str, max_wall_s: float = math.inf) -> dict[str, Any]:
-    """One (network, budget, method) run; returns accuracy, wall time and memory.
+def run_one(
+    net: str, budget: int, method: str, max_wall_s: float = math.inf, eta: float | None = None
+) -> dict[str, Any]:
+    """One (network, budget, method) run; returns accuracy, wall time, memory and how the run ended.
 
-    A run that exceeds ``max_wall_s`` of training stops early and reports ``evaluations`` < ``budget``.
+    A run that exceeds ``max_wall_s`` of training stops early and reports ``evaluations`` < ``budget``; an
+    MGD run whose cost becomes NaN or inf stops there and says so in ``status``. ``eta`` replaces the
+    network's default MGD/SPSA step size (:data:`HYPER`; SPSA's learning rate is eta / P).
     """
     torch.set_num_threads(1)
     if method.startswith("ng-"):
@@ -237,7 +253,7 @@ def run_one(net: str, budget: int, method: str, max_wall_s: float = math.inf) ->
     model = task.network().eval()
     t = task.tensors
     stream = TensorBatches(t.x_train, t.y_train, task.config.batch_size, seed=0)
-    hp = HYPER[net]
+    hp = dict(HYPER[net], **({"eta": eta} if eta is not None else {}))
     objective = ModuleObjective(model, task.loss_fn)
     n_params = objective.n_params
     import psutil
@@ -265,6 +281,8 @@ def run_one(net: str, budget: int, method: str, max_wall_s: float = math.inf) ->
                 raise ValueError(f"unknown method {method!r}")
         objective.set_parameters(theta)
     wall = time.perf_counter() - start
+    if _STATUS[0] == "completed" and _USED[0] + K + 1 <= budget and _out_of_time():
+        _STATUS[0] = f"stopped at the {max_wall_s:g} s wall-time cap"
     peak = meter.stop()
     score = evaluate_classifier(model, t.x_test, t.y_test, task.loss_fn)
     return {
@@ -274,6 +292,8 @@ def run_one(net: str, budget: int, method: str, max_wall_s: float = math.inf) ->
         "method": method,
         "batched": BATCHED[net],
         "evaluations": _USED[0],
+        "eta": hp["eta"],
+        "status": _STATUS[0],
         "test_accuracy": score.accuracy,
         "test_loss": score.loss,
         "wall_s": wall,
@@ -297,17 +317,21 @@ def main() -> None:
     parser.add_argument(
         "--max-wall-s", type=float, default=math.inf, help="stop a run early after this many seconds"
     )
+    parser.add_argument(
+        "--eta", type=float, default=None, help="MGD eta (and SPSA lr = eta / P) instead of the defaults"
+    )
     parser.add_argument("--one", nargs=3, metavar=("NET", "BUDGET", "METHOD"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
         net, budget, method = args.one
-        print(json.dumps(run_one(net, int(budget), method, args.max_wall_s)))
+        print(json.dumps(run_one(net, int(budget), method, args.max_wall_s, args.eta)))
         return
     for net in args.nets.split(","):
         for budget in (int(b) for b in args.budgets.split(",")):
             for method in args.methods.split(","):
                 cmd = [sys.executable, __file__, "--one", net, str(budget), method]
                 cmd += ["--max-wall-s", str(args.max_wall_s)]
+                cmd += ["--eta", str(args.eta)] if args.eta is not None else []
                 res = subprocess.run(cmd, capture_output=True, text=True)
                 if res.returncode != 0:
                     row = {"net": net, "budget": budget, "method": method, "error": res.stderr.strip()[-400:]}
