@@ -185,3 +185,12 @@ def test_hardware_time_cli_projects_a_train_run(tmp_path, capsys):
     assert math.isclose(rows["MGD on analog-cmos (projected)"]["seconds"], expected)
     assert (out / "figures/hardware_time.png").exists()
     assert main(["mgd", "hardware-time", "--run", str(tmp_path / "missing"), "--out", str(out)]) == 2
+
+
+def test_workers_below_one_are_refused(tmp_path, capsys):
+    with pytest.raises(ValueError, match="workers must be >= 1"):
+        run_points(_counting, [{"x": 1}], tmp_path, workers=0, progress=False)
+    with pytest.raises(SystemExit):
+        main(["mgd", "parity", "--workers", "0", "--out", str(tmp_path / "p")])
+    assert "--workers: must be an integer >= 1, got 0" in capsys.readouterr().err
+    assert not (tmp_path / "p").exists()

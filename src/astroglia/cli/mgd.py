@@ -28,6 +28,14 @@ TABLES: dict[str, type] = {
 EXCLUDED = {"mgd": ("seed",)}  # the run's seed (task.seed) seeds the perturbations too
 
 
+def _positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text}")
+    return value
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``mgd`` command group."""
     p = sub.add_parser("mgd", help="Multiplexed Gradient Descent: train a network without backpropagation")
@@ -154,7 +162,9 @@ _EXPERIMENT_HELP = (
 
 def _common_options(p: argparse.ArgumentParser, default_out: str) -> None:
     p.add_argument("--out", default=default_out, help=f"run directory (default: {default_out})")
-    p.add_argument("--workers", type=int, default=None, help="worker processes (default: all cores)")
+    p.add_argument(
+        "--workers", type=_positive_int, default=None, help="worker processes (default: all cores)"
+    )
     p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
 
 

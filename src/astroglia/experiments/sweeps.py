@@ -101,6 +101,8 @@ def run_points(
         progress: show a progress bar.
         desc: the bar's label.
     """
+    if workers is not None and workers < 1:
+        raise ValueError(f"workers must be >= 1 (or None for all cores), got {workers}")
     cache = PointCache(cache_dir)
     results: list[dict[str, Any] | None] = [cache.get(c) for c in configs]
     todo = [i for i, r in enumerate(results) if r is None]
