@@ -280,7 +280,7 @@ class MGDEngine:
         """Report the measured cost for the pending request; return the StepResult when the step completed.
 
         A NaN or inf value raises NonFiniteCostError and leaves the request pending (theta and G_int are
-        untouched), so a caller may re-measure, or stop with the last finite state. Simulated measurement
+        untouched), so a caller may re-measure, or stop. Simulated measurement
         noise (``NonIdealConfig.cost_noise``) is added here, seeded by the step.
         """
         if self._pending is None:
@@ -290,8 +290,9 @@ class MGDEngine:
         self.counters.evaluations += 1
         if not math.isfinite(value):
             raise NonFiniteCostError(
-                f"the {request.kind} cost is {value} at step {request.step}; parameters were left at their "
-                "last finite state",
+                f"the {request.kind} cost is {value} at step {request.step}; this measurement changed "
+                "nothing (theta and G_int are as before it; a non-finite baseline means theta itself gives a "
+                "non-finite cost: training diverged)",
                 step=request.step,
             )
         self._pending = None
