@@ -151,6 +151,10 @@ def test_cli_train_writes_run_directory_and_resumes(tmp_path, capsys):
     assert main([*common, *opts, "--steps", "150", "--resume"]) == 0
     second = json.loads(capsys.readouterr().out)
     assert second["steps"] == 150 and [r["step"] for r in read_metrics(out)] == [0, 50, 100, 150]
+    # a finished run: resuming without raising --steps does nothing, and says so
+    assert main([*common, *opts, "--steps", "150", "--resume"]) == 2
+    err = capsys.readouterr().err
+    assert "--resume: nothing to do" in err and "raise --steps" in err
 
 
 def test_cli_run_that_blows_up_stops_with_a_report(tmp_path, capsys):
@@ -160,4 +164,14 @@ def test_cli_run_that_blows_up_stops_with_a_report(tmp_path, capsys):
     assert "step" in capsys.readouterr().err
     summary = json.loads((out / "summary.json").read_text())
     assert summary["status"].startswith("stopped")
+    assert summary["checkpoint"] is None  # stopped at the first step: no checkpoint was written
     assert (out / "report.html").exists()
+
+
+def test_cli_out_that_cannot_be_created_is_a_clear_error(tmp_path, capsys):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    argv = ["mgd", "train", "--preset", "demo", "--data-source", "sample", "--steps", "10"]
+    assert main([*argv, "--out", str(blocker / "run")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("astroglia: error:") and "Traceback" not in err

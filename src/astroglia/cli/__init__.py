@@ -45,6 +45,10 @@ def main(argv: list[str] | None = None) -> int:
     except AstrogliaError as exc:
         print(f"astroglia: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # e.g. an --out that cannot be created or written
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"astroglia: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("astroglia: interrupted", file=sys.stderr)
         return 130

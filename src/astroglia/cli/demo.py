@@ -18,7 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``demo`` command."""
     p = sub.add_parser(
         "demo",
-        help="run the main demonstration (about five minutes on two CPU cores)",
+        help="run the main demonstration (about three minutes on two CPU cores)",
         description="Train a small network on real Fashion-MNIST by Multiplexed Gradient Descent beside "
         "backprop (SGD and Adam); then train a Rhythmic Sharing reservoir on the two-regime Thomas series, "
         "sense its regime switches without labels and recall regimes by setting link phases. Writes "

@@ -12,7 +12,7 @@ import torch
 from tqdm.auto import tqdm
 
 from astroglia.config import check
-from astroglia.errors import AstrogliaError, NonFiniteCostError
+from astroglia.errors import AstrogliaError, ConfigError, NonFiniteCostError
 from astroglia.experiments.setup import PreparedTask
 from astroglia.metrics.classification import evaluate_classifier
 from astroglia.mgd.config import MGDConfig
@@ -100,6 +100,14 @@ def train_mgd(
         engine.load_state_dict(state["engine"])
         wall = state["wall_s"]
         cost_sum, cost_n = state["cost_sum"], state["cost_n"]
+        done, budget = engine.counters.steps, control.time_budget_s
+        ended = []
+        if done >= control.steps:
+            ended.append(f"it has its {done} steps; raise --steps")
+        if budget is not None and wall >= budget:
+            ended.append(f"it used {wall:.1f} s of its {budget:g} s budget; raise --time-budget-s")
+        if ended:
+            raise ConfigError(f"--resume: nothing to do for the run in {run.path}: " + "; ".join(ended))
         kept = [r for r in read_metrics(run.path) if r["step"] <= engine.counters.steps]
         run.metrics_path.write_text("".join(json.dumps(r) + "\n" for r in kept))
 
@@ -181,7 +189,7 @@ def train_mgd(
         if last["step"] != engine.counters.steps:
             last = log_point()
         checkpoint()
-    summary = _summary(task, engine, last, wall, status, error, ckpt_path)
+    summary = _summary(task, engine, last, wall, status, error, ckpt_path if ckpt_path.exists() else None)
     run.write_summary(summary)
     if error is not None:
         saved = (
@@ -204,7 +212,7 @@ def _summary(
     wall: float,
     status: str,
     error: str | None,
-    ckpt_path: Path,
+    ckpt_path: Path | None,
 ) -> dict[str, Any]:
     c = engine.counters
     return {
@@ -226,5 +234,5 @@ def _summary(
         "test_split": task.dataset.test_split,
         "status": status,
         "error": error,
-        "checkpoint": str(ckpt_path),
+        "checkpoint": str(ckpt_path) if ckpt_path is not None else None,  # None: none was written
     }
