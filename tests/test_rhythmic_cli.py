@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from astroglia.cli import build_parser, main
@@ -35,3 +37,12 @@ def test_bad_context_and_misplaced_toml_keys_fail_before_training(tmp_path, caps
     assert main(["rhythmic", "train", "--config", str(cfg), "--out", str(tmp_path / "t")]) == 2
     assert "n_nodes" in capsys.readouterr().err
     assert not (tmp_path / "r").exists() and not (tmp_path / "t").exists()
+
+
+def test_recall_of_a_fixed_point_context_has_no_relative_std_error(tmp_path, capsys):
+    """At b = 0.5 the true attractor is a fixed point (zero spread): no error relative to it is defined."""
+    argv = ["rhythmic", "recall", "--task", "thomas-kang2025", "--seed", "0", "--context", "0.5"]
+    assert main([*argv, "--n-targets", "4", "--json", "--out", str(tmp_path / "r")]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["true_regime"] == "fixed_point"
+    assert summary["std_error"] == [None, None, None] and summary["period_error"] is None

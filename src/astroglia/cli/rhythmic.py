@@ -283,8 +283,8 @@ def scan_section(sc: Any, run: RunDir, name: str = "scan") -> Section:
     ]
     text = [
         f"Regimes: {s['regime_counts']}. Limit cycles with a period more than 10% away from the trained "
-        f"{s['trained_period']:.2f} steps (unseen in training): {s['n_unseen_limit_cycles']}, periods "
-        f"{s['unseen_periods']}.",
+        f"{s['trained_period']:.2f} steps (unseen in training): {s['n_unseen_limit_cycles']} targets, "
+        f"{len(s['unseen_periods'])} distinct periods {s['unseen_periods']}.",
     ]
     return Section(f"Phase scan after sensing b = {s['context']}", text=text, table=rows, figures=[f])
 

@@ -170,9 +170,10 @@ def recall_context(
     its statistics after ``transient`` steps are compared with the true attractor at ``b``.
 
     Summary keys: ``selected_target`` (radians, ``None`` when the evolving phases won), ``selected_protocol``,
-    ``regime`` and ``true_regime``, ``std_error`` (per coordinate, ``(std_run - std_true) / std_true``),
-    ``period_error`` (``(P_run - P_true) / P_true``, ``None`` unless both are limit cycles), ``diverged``,
-    ``diverged_step``, ``period``, ``true_period``, ``sensed_R``, ``sensed_mean_phase``, ``selection_score``.
+    ``regime`` and ``true_regime``, ``std_error`` (per coordinate, ``(std_run - std_true) / std_true``;
+    ``None`` for a fixed-point truth), ``period_error`` (``(P_run - P_true) / P_true``, ``None`` unless both
+    are limit cycles), ``diverged``, ``diverged_step``, ``period``, ``true_period``, ``sensed_R``,
+    ``sensed_mean_phase``, ``selection_score``.
     """
     sensed = _sense_fresh(model, b, n_sense, sense_warmup)
     selection = select_phase(
@@ -195,7 +196,9 @@ def recall_context(
     else:
         stats = attractor_statistics(run.outputs, transient=transient)
     truth, tstats = true_attractor(b)
-    std_err = (stats.std - tstats.std) / tstats.std
+    # relative to the true spread; undefined (None) when the truth is a fixed point, which has none
+    spread = np.full_like(tstats.std, np.nan) if tstats.regime == "fixed_point" else tstats.std
+    std_err = (stats.std - tstats.std) / spread
     period_err = None
     if stats.regime == "limit_cycle" and tstats.regime == "limit_cycle":
         period_err = float((stats.period - tstats.period) / tstats.period)
@@ -262,8 +265,8 @@ def scan_context(
         "trained_period": trained_period,
         "regime_counts": counts,
         "unseen_limit_cycles": unseen,
-        "n_unseen_limit_cycles": len(unseen),
-        "unseen_periods": sorted({round(float(e["period"]), 2) for e in unseen}),
+        "n_unseen_limit_cycles": len(unseen),  # scan targets that gave one (periods may repeat)
+        "unseen_periods": sorted({round(float(e["period"]), 2) for e in unseen}),  # the distinct periods
         "entries": [e.as_dict() for e in entries],
     }
     return ScanResult(sensed, entries, trained_period, summary)
