@@ -513,7 +513,9 @@ class MGDEngine:
         return out
 
     def run(self, n_steps: int) -> None:
-        """Take ``n_steps`` steps."""
+        """Take ``n_steps`` steps (>= 0)."""
+        if n_steps < 0:
+            raise ValueError(f"n_steps must be >= 0, got {n_steps}")
         for _ in range(n_steps):
             self.step()
 

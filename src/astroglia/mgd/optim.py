@@ -184,7 +184,12 @@ class MGD(torch.optim.Optimizer):
         write_grad: bool = False,
         grad_scale: str = "integrated",
     ) -> None:
-        _check(isinstance(lr, (int, float)) and math.isfinite(lr) and lr >= 0, "lr", lr, "must be >= 0")
+        _check(
+            isinstance(lr, (int, float)) and math.isfinite(lr) and lr >= 0,
+            "lr",
+            lr,
+            "must be a finite number >= 0",
+        )
         _check(
             isinstance(delta_theta, (int, float)) and math.isfinite(delta_theta) and delta_theta > 0,
             "delta_theta",
@@ -276,7 +281,10 @@ class MGD(torch.optim.Optimizer):
                         "equally in every group"
                     )
             _check(
-                math.isfinite(g["lr"]) and g["lr"] >= 0, f"param_groups[{i}]['lr']", g["lr"], "must be >= 0"
+                math.isfinite(g["lr"]) and g["lr"] >= 0,
+                f"param_groups[{i}]['lr']",
+                g["lr"],
+                "must be a finite number >= 0",
             )
 
     def _sync_knobs(self) -> None:
