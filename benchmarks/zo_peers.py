@@ -53,6 +53,7 @@ K = 32
 METHODS = (
     "mgd-random",
     "mgd-walsh",
+    "mgd-adam",
     "spsa-1",
     "spsa-2",
     "ng-OnePlusOne",
@@ -139,6 +140,31 @@ def _mgd(objective, stream, budget: int, hp: dict[str, Any], code: str) -> torch
         _STATUS[0] = f"diverged: non-finite cost at step {err.step}"
     _USED[0] = engine.counters.evaluations
     return engine.theta
+
+
+def _mgd_adam(objective, stream, budget: int, hp: dict[str, Any]) -> torch.Tensor:
+    """MGD (random codes) whose integrated estimate G_int is handed to Adam at every update, as
+    ``astroglia.mgd.MGD(..., write_grad=True)`` does for a module: per-parameter step sizes on MGD's
+    estimate (Adam lr 1e-3, as for backprop)."""
+    cfg = MGDConfig(eta=hp["eta"], delta_theta=hp["delta_theta"], code="random", tau_x=K, tau_theta=K, seed=0)
+    engine = MGDEngine(objective, cfg, stream)
+    adam = torch.optim.Adam([engine.theta], lr=1e-3)
+
+    def update() -> None:
+        engine.theta.grad = engine.g_int.clone()
+        adam.step()
+
+    engine.apply_update = update
+    try:
+        while engine.counters.evaluations + K + 1 <= budget and not _out_of_time():
+            if _BATCHED[0]:
+                engine.step_batched(K)
+            else:
+                engine.run(K)
+    except NonFiniteCostError as err:
+        _STATUS[0] = f"diverged: non-finite cost at step {err.step}"
+    _USED[0] = engine.counters.evaluations
+    return engine.theta.detach()
 
 
 def _spsa(objective, stream, budget: int, hp: dict[str, Any], two_sided: bool) -> torch.Tensor:
@@ -269,7 +295,9 @@ def run_one(
         model.eval()
     else:
         with torch.no_grad():
-            if method.startswith("mgd-"):
+            if method == "mgd-adam":
+                theta = _mgd_adam(objective, stream, budget, hp)
+            elif method.startswith("mgd-"):
                 theta = _mgd(objective, stream, budget, hp, method[4:])
             elif method.startswith("spsa-"):
                 theta = _spsa(objective, stream, budget, hp, two_sided=method.endswith("2"))
