@@ -11,6 +11,7 @@ them and the same initial parameters:
 - ``mgd-random`` / ``mgd-walsh``: the MGD engine, K = 32 perturbations per minibatch and per update
   (``tau_x = tau_theta = 32``, ``tau_p = 1``; one baseline + 32 perturbed evaluations, batched for the MLP,
   one at a time for the CNN, see :data:`BATCHED`);
+- ``mgd-adam``: MGD with random codes whose integrated estimate is handed to Adam (lr 1e-3) at every update;
 - ``spsa-1`` / ``spsa-2``: MeZO-style SPSA with Gaussian directions regenerated from a seed, perturbing the
   parameters in place (O(P) memory): one-sided :math:`(C(\\theta+\\epsilon z) - C(\\theta))/\\epsilon` or
   two-sided
