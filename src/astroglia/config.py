@@ -136,16 +136,22 @@ def from_dict(cls: type[T], data: dict[str, Any], *, where: str = "config") -> T
 
 
 def build_config(
-    cls: type[T], *, toml: dict[str, Any] | None = None, args: argparse.Namespace | None = None
+    cls: type[T],
+    *,
+    toml: dict[str, Any] | None = None,
+    args: argparse.Namespace | None = None,
+    where: str = "config",
 ) -> T:
-    """Merge dataclass defaults < ``toml`` mapping < explicitly given ``args``; validate; return ``cls``."""
+    """Merge dataclass defaults < ``toml`` mapping < explicitly given ``args``; validate; return ``cls``.
+
+    ``where`` names the source in errors (e.g. ``"[mgd] of my.toml"``)."""
     data: dict[str, Any] = dict(toml or {})
     if args is not None:
         for f in dataclasses.fields(cls):
             value = getattr(args, f.name, None)
             if value is not None:
                 data[f.name] = value
-    return from_dict(cls, data)
+    return from_dict(cls, data, where=where)
 
 
 def to_dict(obj: Any) -> dict[str, Any]:

@@ -127,7 +127,11 @@ def configs_from_args(args: argparse.Namespace) -> dict[str, Any]:
             if not isinstance(values, dict):
                 raise ConfigError(f"{table} in {args.config} must be a table ([{table}])")
             layers.setdefault(table, {}).update(values)
-    return {table: build_config(cls, toml=layers.get(table), args=args) for table, cls in TABLES.items()}
+    source = f" of {args.config}" if args.config else ""
+    return {
+        table: build_config(cls, toml=layers.get(table), args=args, where=f"[{table}]{source}")
+        for table, cls in TABLES.items()
+    }
 
 
 def cmd_train(args: argparse.Namespace) -> int:
