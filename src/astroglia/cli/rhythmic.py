@@ -173,13 +173,13 @@ def _finish(run: RunDir, summary: dict[str, Any], sections: list[Section], title
     write_html_report(run.path / "report.html", title, sections, subtitle=f"run directory: {run.path}")
     if as_json:
         sys.stdout.write(dumps(summary) + "\n")
-    else:
+    else:  # a readable summary: scalars and short lists of numbers; the rest is in summary.json
         for key, value in summary.items():
             if isinstance(value, (int, float, str, bool)) or value is None:
-                print(f"{key}: {value}", file=sys.stderr)
-            elif isinstance(value, list) and len(value) <= 16:
-                print(f"{key}: {dumps(value)}", file=sys.stderr)
-        print(f"report: {run.path / 'report.html'}", file=sys.stderr)
+                print(f"{key}: {value}")
+            elif isinstance(value, list) and len(value) <= 16 and not any(isinstance(v, dict) for v in value):
+                print(f"{key}: {dumps(value)}")
+        print(f"report: {run.path / 'report.html'}")
     return 0
 
 
