@@ -354,3 +354,16 @@ def test_gaussian_and_sinusoid_codes_drive_the_engine() -> None:
         engine = _engine(cost, np.ones(n), code, eta=0.02, delta_theta=0.01, tau_theta=50)  # eta tau/P = 0.25
         engine.run(2000)
         assert cost(engine.theta.numpy(), None) < 1e-3 * cost(np.ones(n), None)
+
+
+def test_vectorised_seeding_equals_the_scalar_definition():
+    from astroglia.mgd.seeding import splitmix64_array, substream_seeds
+
+    indices = [0, 1, 2, 77, 2**40 + 5, 2**62]
+    for seed, stream in ((0, 0), (9, 3), (2**31, 101)):
+        keys = substream_seeds(seed, indices, stream)
+        assert [int(k) for k in keys] == [substream_seed(seed, i, stream) for i in indices]
+    xs = [0, 1, 2**63, 2**64 - 1]
+    assert [int(v) for v in splitmix64_array(np.array(xs, dtype=np.uint64))] == [splitmix64(x) for x in xs]
+    with pytest.raises(ValueError, match="non-negative"):
+        substream_seeds(0, [3, -1])
