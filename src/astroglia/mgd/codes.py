@@ -173,6 +173,7 @@ def _sign_table(dtype: np.dtype) -> np.ndarray:
 
 
 _SIGN_TABLES = {torch.float32: _sign_table(np.float32), torch.float64: _sign_table(np.float64)}
+_SIGN_TABLES_ON_DEVICE = {dt: _CachedOnDevice(torch.from_numpy(t)) for dt, t in _SIGN_TABLES.items()}
 
 
 class RandomCode(PerturbationCode):
@@ -215,7 +216,7 @@ class RandomCode(PerturbationCode):
         if dev.type == "cpu":
             signs = torch.from_numpy(np.take(table, octets, axis=0).reshape(len(keys), -1))
         else:  # move the bytes, not the signs, and look them up on the device
-            lookup = torch.from_numpy(table).to(dev)
+            lookup = _SIGN_TABLES_ON_DEVICE.get(dtype, _SIGN_TABLES_ON_DEVICE[torch.float32]).get(dev)
             index = torch.from_numpy(octets.astype(np.int64)).to(dev).reshape(-1)
             signs = lookup.index_select(0, index).reshape(len(keys), -1)
         signs = signs[:, : self.n_params]
