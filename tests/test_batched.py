@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from astroglia.errors import NonFiniteCostError
 from astroglia.mgd import MGDConfig, MGDEngine
 from astroglia.mgd.objective import FunctionObjective, ModuleObjective, cost_many
 from astroglia.mgd.streams import FixedInput, TensorBatches
@@ -190,3 +191,76 @@ def test_step_batched_stops_at_a_non_finite_cost_with_the_state_step_would_leave
     torch.testing.assert_close(bat.g_int, seq.g_int, rtol=1e-12, atol=1e-13)
     assert torch.equal(bat.theta, seq.theta)  # no update yet
     assert bat.ask().step == seq.ask().step == 11  # the failed request is pending in both
+
+
+class _NaNAt(ModuleObjective):
+    """A ModuleObjective whose batched evaluation reports NaN for one row of its next call."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.nan_row: int | None = None
+
+    def costs_at(self, points: torch.Tensor, batch) -> torch.Tensor:
+        costs = super().costs_at(points, batch)
+        if self.nan_row is not None:
+            costs[self.nan_row] = float("nan")
+            self.nan_row = None
+        return costs
+
+
+def _float64_engine(cfg: MGDConfig) -> MGDEngine:
+    x, y = _data()
+    objective = _NaNAt(_mlp(0).double(), F.cross_entropy)
+    return MGDEngine(objective, cfg, TensorBatches(x.double(), y, batch_size=16, seed=0))
+
+
+def _through_perturbations(engine: MGDEngine):
+    """A batch evaluator that takes the path through explicit perturbations (theta + perturbations)."""
+
+    def evaluate(theta, batch, perturbations, need_baseline):
+        points = theta + perturbations
+        if need_baseline:
+            points = torch.cat([theta[None], points])
+        costs = engine.objective.costs_at(points, batch)
+        return (float(costs[0]), costs[1:]) if need_baseline else (None, costs)
+
+    return evaluate
+
+
+@pytest.mark.parametrize("code", ["random", "walsh"])
+def test_points_written_by_the_code_give_the_costs_of_explicit_perturbations(code: str):
+    """step_batched on a ModuleObjective lets the code write theta + a s itself (for random codes a compiled
+    kernel that never builds the patterns): the same costs, G_int and theta as the path through explicit
+    perturbations, to float64 rounding."""
+    cfg = MGDConfig(eta=0.5, delta_theta=0.1, code=code, tau_x=8, tau_theta=16, tau_p=1, seed=3)
+    direct, explicit = _float64_engine(cfg), _float64_engine(cfg)
+    for _ in range(5):  # runs of 8: a new input every run, an update every other run (baseline known)
+        a = direct.step_batched(8)
+        b = explicit.step_batched(8, evaluate=_through_perturbations(explicit))
+        # the points are equal (test_codes); the batched kernels may round differently at other addresses
+        for field in ("cost", "baseline", "c_tilde"):
+            np.testing.assert_allclose(
+                [getattr(r, field) for r in a], [getattr(r, field) for r in b], rtol=1e-12, atol=1e-14
+            )
+        torch.testing.assert_close(direct.g_int, explicit.g_int, rtol=1e-12, atol=1e-15)
+        torch.testing.assert_close(direct.theta, explicit.theta, rtol=1e-12, atol=1e-15)
+    assert direct.counters == explicit.counters and direct.counters.updates == 2
+
+
+def test_a_non_finite_cost_on_code_written_points_leaves_the_request_pending_with_its_perturbation():
+    cfg = MGDConfig(eta=0.5, delta_theta=0.1, tau_x=16, tau_theta=16, seed=3)
+    direct, explicit = _float64_engine(cfg), _float64_engine(cfg)
+    direct.objective.nan_row = explicit.objective.nan_row = 6  # row 0 is the baseline: step 5 fails
+    with pytest.raises(NonFiniteCostError):
+        direct.step_batched(16)
+    with pytest.raises(NonFiniteCostError):
+        explicit.step_batched(16, evaluate=_through_perturbations(explicit))
+    assert direct.counters == explicit.counters and direct.counters.steps == 5
+    torch.testing.assert_close(direct.g_int, explicit.g_int, rtol=1e-12, atol=1e-15)
+    pending = direct.ask()
+    assert pending.step == 5 and pending.kind == "perturbed"
+    assert torch.equal(pending.perturbation, explicit.ask().perturbation)
+    assert torch.equal(pending.perturbation, direct.code.pattern(5, dtype=torch.float64) * direct.amplitude)
+    # measuring it continues the run exactly as the sequential loop would
+    direct.tell(direct.objective.cost(direct.theta, pending.batch, pending.perturbation))
+    assert direct.counters.steps == 6

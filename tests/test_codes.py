@@ -367,3 +367,59 @@ def test_vectorised_seeding_equals_the_scalar_definition():
     assert [int(v) for v in splitmix64_array(np.array(xs, dtype=np.uint64))] == [splitmix64(x) for x in xs]
     with pytest.raises(ValueError, match="non-negative"):
         substream_seeds(0, [3, -1])
+
+
+@pytest.mark.parametrize("name", ALL)
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("n_params", [1, 63, 64, 65, 300])
+def test_perturbed_points_and_correlate_equal_their_tensor_definitions(
+    name: str, dtype: torch.dtype, n_params: int
+) -> None:
+    """points = base + a * patterns exactly (the same rounding); correlate = sum_k w_k a s_k to float64
+    rounding. The random code does both with compiled kernels on the CPU, the others through patterns()."""
+    code = make_code(name, n_params, seed=6)
+    indices = [3, 0, 3, 70, 2**33 + 5]
+    g = torch.Generator().manual_seed(1)
+    base = torch.randn(n_params, generator=g, dtype=torch.float64).to(dtype)
+    a = 0.0123
+    expected = base + code.patterns(indices, dtype=dtype) * a
+    points = torch.full((len(indices), n_params), float("nan"), dtype=dtype)
+    perts = code.perturbed_points(indices, base, a, points)
+    assert torch.equal(points, expected)
+    assert (perts is None) == (name == "random")  # the kernel never builds the patterns
+    weights = [0.5, -1.25, 2.0, 1e-3, -0.75]
+    reference = (
+        torch.tensor(weights, dtype=torch.float64) @ (code.patterns(indices, dtype=torch.float64) * a)
+    ).to(dtype)
+    start = torch.randn(n_params, generator=g, dtype=torch.float64).to(dtype)
+    for given in (perts, None):
+        out = start.clone()
+        code.correlate(indices, weights, a, out, given)
+        tol = 1e-6 if dtype == torch.float32 else 1e-13
+        torch.testing.assert_close(out, start + reference, rtol=tol, atol=tol)
+    # only the first len(weights) patterns count
+    out = start.clone()
+    code.correlate(indices, weights[:2], a, out)
+    partial = torch.tensor(weights[:2], dtype=torch.float64) @ (
+        code.patterns(indices[:2], dtype=torch.float64) * a
+    )
+    torch.testing.assert_close(out, start + partial.to(dtype), rtol=1e-6, atol=1e-6)
+
+
+def test_random_code_keeps_no_batch_state_after_correlating() -> None:
+    code = RandomCode(1000, seed=2)
+    base = torch.zeros(1000)
+    points = torch.empty(32, 1000)
+    code.perturbed_points(range(32), base, 0.1, points)
+    assert code._last_words is not None and code._last_words[1].shape == (32, 16)
+    code.correlate(range(32), [1.0] * 32, 0.1, torch.zeros(1000))
+    assert code._last_words is None
+
+
+def test_compiled_stream_words_equal_the_numpy_definition() -> None:
+    from astroglia.mgd._compiled import stream_words
+    from astroglia.mgd.seeding import splitmix64_array
+
+    keys = np.array([0, 1, 2**63 + 7, 2**64 - 1], dtype=np.uint64)
+    counters = np.arange(5, dtype=np.uint64) * np.uint64(GOLDEN_GAMMA)
+    np.testing.assert_array_equal(stream_words(keys, 5), splitmix64_array(keys[:, None] + counters[None, :]))

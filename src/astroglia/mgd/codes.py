@@ -51,12 +51,14 @@ from __future__ import annotations
 import inspect
 import math
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
 import torch
 
-from astroglia.mgd.seeding import GOLDEN_GAMMA, generator, splitmix64_array, substream_seeds
+from astroglia.mgd._compiled import correlate_into, perturbed_points, stream_words
+from astroglia.mgd.seeding import generator, substream_seeds
 
 __all__ = [
     "CODES",
@@ -145,6 +147,53 @@ class PerturbationCode(ABC):
         """Patterns ``indices`` (K >= 1 non-negative ints, any order, repeats allowed) at unit scale, shape
         (K, P); row ``i`` is pattern ``indices[i]`` and depends on nothing else."""
 
+    def perturbed_points(
+        self, indices: list[int] | range, base: torch.Tensor, amplitude: float, out: torch.Tensor
+    ) -> torch.Tensor | None:
+        """Write the K points ``base + amplitude * pattern(indices[k])`` into ``out`` (shape (K, P)).
+
+        Each entry is the rounded sum of ``base[i]`` and ``amplitude * s_i`` in ``out``'s dtype, exactly as
+        ``base + amplitude * patterns(indices)``.
+
+        Args:
+            indices: K pattern indices.
+            base: the parameters theta, shape (P,).
+            amplitude: a, the perturbation amplitude per parameter.
+            out: (K, P), same device and dtype as ``base``; written in place.
+
+        Returns:
+            The perturbations ``amplitude * patterns(indices)`` (K, P) when they were built on the way (pass
+            them to :meth:`correlate`), or None when the points were written without them.
+        """
+        perts = self.patterns(indices, device=base.device, dtype=base.dtype).mul_(amplitude)
+        torch.add(base, perts, out=out)
+        return perts
+
+    def correlate(
+        self,
+        indices: list[int] | range,
+        weights: Sequence[float] | np.ndarray,
+        amplitude: float,
+        out: torch.Tensor,
+        perturbations: torch.Tensor | None = None,
+    ) -> None:
+        """``out += sum_k weights[k] * amplitude * pattern(indices[k])``: each parameter correlates the K
+        weights (the scaled cost changes) with its own perturbations.
+
+        Args:
+            indices: K pattern indices.
+            weights: K weights.
+            amplitude: a.
+            out: (P,), updated in place.
+            perturbations: ``amplitude * patterns(indices)`` if already built (by :meth:`perturbed_points`),
+                else regenerated.
+        """
+        n = len(weights)
+        if perturbations is None:
+            perturbations = self.patterns(indices[:n], device=out.device, dtype=out.dtype).mul_(amplitude)
+        w = torch.tensor(weights, dtype=out.dtype, device=out.device)
+        out.addmv_(perturbations[:n].T, w)
+
     def __repr__(self) -> str:
         extra = "".join(f", {k}={v!r}" for k, v in self.hyperparameters().items())
         return f"{type(self).__name__}(n_params={self.n_params}, seed={self.seed}{extra})"
@@ -199,6 +248,20 @@ class RandomCode(PerturbationCode):
 
     name = "random"
 
+    def __init__(self, n_params: int, seed: int = 0) -> None:
+        super().__init__(n_params, seed)
+        self._last_words: tuple[tuple[int, ...], np.ndarray] | None = None
+
+    def _words(self, indices: list[int] | range) -> np.ndarray:
+        """The stream words of patterns ``indices``, uint64 (K, ceil(P / 64)). The last result is kept until
+        :meth:`correlate` consumes it, since :meth:`perturbed_points` and :meth:`correlate` of one batch ask
+        for the same words."""
+        key = tuple(indices)
+        if self._last_words is None or self._last_words[0] != key:
+            keys = substream_seeds(self.seed, _check_indices(indices), STREAM_PATTERNS)
+            self._last_words = (key, stream_words(keys, -(-self.n_params // 64)))
+        return self._last_words[1]
+
     def patterns(
         self,
         indices: list[int] | range,
@@ -206,21 +269,59 @@ class RandomCode(PerturbationCode):
         device: torch.device | str | None = None,
         dtype: torch.dtype = torch.float32,
     ) -> torch.Tensor:
-        keys = substream_seeds(self.seed, _check_indices(indices), STREAM_PATTERNS)
-        n_words = -(-self.n_params // 64)
-        counters = np.arange(n_words, dtype=np.uint64) * np.uint64(GOLDEN_GAMMA)
-        words = splitmix64_array(keys[:, None] + counters[None, :])  # array arithmetic wraps modulo 2**64
-        octets = words.astype("<u8", copy=False).view(np.uint8)  # (K, 8 n_words), least significant first
+        octets = self._words(indices).astype("<u8", copy=False).view(np.uint8)  # least significant first
+        k = octets.shape[0]
         dev = torch.device(device) if device is not None else torch.device("cpu")
         table = _SIGN_TABLES.get(dtype, _SIGN_TABLES[torch.float32])
         if dev.type == "cpu":
-            signs = torch.from_numpy(np.take(table, octets, axis=0).reshape(len(keys), -1))
+            signs = torch.from_numpy(np.take(table, octets, axis=0).reshape(k, -1))
         else:  # move the bytes, not the signs, and look them up on the device
             lookup = _SIGN_TABLES_ON_DEVICE.get(dtype, _SIGN_TABLES_ON_DEVICE[torch.float32]).get(dev)
             index = torch.from_numpy(octets.astype(np.int64)).to(dev).reshape(-1)
-            signs = lookup.index_select(0, index).reshape(len(keys), -1)
+            signs = lookup.index_select(0, index).reshape(k, -1)
         signs = signs[:, : self.n_params]
         return signs if signs.dtype == dtype else signs.to(dtype)
+
+    def perturbed_points(
+        self, indices: list[int] | range, base: torch.Tensor, amplitude: float, out: torch.Tensor
+    ) -> torch.Tensor | None:
+        """As :meth:`PerturbationCode.perturbed_points`; on the CPU in float32/float64 the points are written
+        from the stream's bits by a compiled kernel (:mod:`astroglia.mgd._compiled`), with the same values
+        and without building the patterns (returns None)."""
+        if not _compiled_applies(base, out):
+            return super().perturbed_points(indices, base, amplitude, out)
+        a = _NUMPY_DTYPES[out.dtype](amplitude)
+        perturbed_points(self._words(indices), base.numpy(), a, out.numpy())
+        return None
+
+    def correlate(
+        self,
+        indices: list[int] | range,
+        weights: Sequence[float] | np.ndarray,
+        amplitude: float,
+        out: torch.Tensor,
+        perturbations: torch.Tensor | None = None,
+    ) -> None:
+        """As :meth:`PerturbationCode.correlate`; on the CPU in float32/float64, without given
+        ``perturbations``, a compiled kernel reads the signs from the stream's bits."""
+        if perturbations is not None or not _compiled_applies(out):
+            return super().correlate(indices, weights, amplitude, out, perturbations)
+        words = self._words(indices)[: len(weights)]
+        self._last_words = None  # the batch is done: keep no O(K P) state
+        dtype = _NUMPY_DTYPES[out.dtype]
+        correlate_into(words, np.asarray(weights, dtype=dtype), dtype(amplitude), out.numpy())
+
+
+_NUMPY_DTYPES = {torch.float32: np.float32, torch.float64: np.float64}
+
+
+def _compiled_applies(*tensors: torch.Tensor) -> bool:
+    """Whether the compiled random-code kernels can work on these tensors in place: CPU, float32 or float64
+    (one dtype), contiguous."""
+    dtype = tensors[0].dtype
+    return dtype in _NUMPY_DTYPES and all(
+        t.device.type == "cpu" and t.dtype == dtype and t.is_contiguous() for t in tensors
+    )
 
 
 class GaussianCode(PerturbationCode):

@@ -49,6 +49,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import numpy as np
 import torch
 
 from astroglia.errors import NonFiniteCostError
@@ -267,11 +268,10 @@ class MGDEngine:
             if self._input_due(n) or self._stream_state is None:
                 self._present_input()
             self._in_step = True
-        pert = self._current_perturbation(n)
         if self._baseline is None and not self.analog:
             self._pending = Measurement("baseline", None, self._batch, n)
         else:
-            applied = self.nonideal.applied_perturbation(pert)
+            applied = self.nonideal.applied_perturbation(self._current_perturbation(n))
             self._pending = Measurement("perturbed", applied, self._batch, n)
         return self._pending
 
@@ -443,23 +443,36 @@ class MGDEngine:
             raise RuntimeError("step_batched() must start between steps, not while a request is pending")
         results: list[StepResult] = []
         theta = self.theta
+        costs_at = getattr(self.objective, "costs_at", None)
+        # the points theta + a s are written by the code directly (no separate perturbation tensor needed)
+        direct = evaluate is None and costs_at is not None and self.nonideal.gains is None and not self.analog
         while len(results) < k:
             n = self.counters.steps
             m = self._batchable_steps(n, k - len(results))
             indices = self._pattern_indices(n, m)
-            # row 0 the zero perturbation (the baseline's point), rows 1..m the run's perturbations
+            # row 0 the baseline's point, rows 1..m those of the run's perturbations
             stack = torch.empty((m + 1, theta.numel()), device=theta.device, dtype=theta.dtype)
-            stack[0].zero_()
-            patterns = self.code.patterns(indices, device=theta.device, dtype=theta.dtype)
-            perts = torch.mul(patterns, self.amplitude, out=stack[1:])
-            self._perturbation, self._pattern_index = perts[0], indices[0]  # so ask() need not regenerate
-            first = self.ask()  # presents the input when due
-            need_baseline = first.kind == "baseline"
-            applied = self.nonideal.applied_perturbation(stack)  # gains scale each entry: row 0 stays zero
-            if evaluate is None:
-                baseline, costs = self._evaluate_batch(theta, first.batch, applied, need_baseline)
-            else:
-                baseline, costs = evaluate(theta, first.batch, applied[1:], need_baseline)
+            if direct:
+                stack[0].copy_(theta)
+                perts = self.code.perturbed_points(indices, theta, self.amplitude, out=stack[1:])
+                self._perturbation = None  # ask() regenerates the pattern if a request needs it
+                first = self.ask()  # presents the input when due
+                need_baseline = first.kind == "baseline"
+                measured = costs_at(stack if need_baseline else stack[1:], first.batch)
+                baseline = float(measured[0]) if need_baseline else None
+                costs = measured[1:] if need_baseline else measured
+            else:  # perturbations: zero row 0, then a s scaled by the simulated gains
+                stack[0].zero_()
+                patterns = self.code.patterns(indices, device=theta.device, dtype=theta.dtype)
+                perts = torch.mul(patterns, self.amplitude, out=stack[1:])
+                self._perturbation, self._pattern_index = perts[0], indices[0]  # so ask() need not regenerate
+                first = self.ask()
+                need_baseline = first.kind == "baseline"
+                applied = self.nonideal.applied_perturbation(stack)  # gains scale each entry: row 0 stays 0
+                if evaluate is None:
+                    baseline, costs = self._evaluate_batch(theta, first.batch, applied, need_baseline)
+                else:
+                    baseline, costs = evaluate(theta, first.batch, applied[1:], need_baseline)
             if need_baseline:
                 self.tell(baseline)
             values = torch.as_tensor(costs).reshape(-1).tolist()
@@ -467,46 +480,49 @@ class MGDEngine:
                 raise ValueError(f"the batch evaluator returned {len(values)} costs for {m} perturbations")
             finite = next((i for i, v in enumerate(values) if not math.isfinite(v)), m)
             if m > 1 and not self.analog:
-                results.extend(self._tell_run(perts, values[:finite]))
+                results.extend(self._tell_run(indices, perts, values[:finite]))
                 start = finite
             else:
                 start = 0
             for i in range(start, m):  # the general path: one ask/tell per step (raises on a non-finite cost)
-                # the perturbation of step n + i is row i; a clone for the last, so the stack is not kept
-                self._perturbation = perts[i] if i < m - 1 else perts[i].clone()
+                # the perturbation of step n + i is row i (a clone for the last, so the stack is not kept)
+                self._perturbation = None if perts is None else perts[i] if i < m - 1 else perts[i].clone()
                 self._pattern_index = indices[i]
                 self.ask()
                 results.append(self.tell(values[i]))
             if start == m:
-                self._perturbation, self._pattern_index = perts[m - 1].clone(), indices[m - 1]
+                self._perturbation = None if perts is None else perts[m - 1].clone()
+                self._pattern_index = indices[m - 1]
         return results
 
-    def _tell_run(self, perts: torch.Tensor, values: list[float]) -> list[StepResult]:
+    def _tell_run(
+        self, indices: list[int], perts: torch.Tensor | None, values: list[float]
+    ) -> list[StepResult]:
         """Complete the first ``len(values)`` steps of a digital-mode run whose request for the first step was
         asked (and its baseline told), without building a request per step.
 
         The per-step arithmetic of :meth:`tell` and :meth:`_finish_step` (measured cost, C_tilde, clipping),
-        then one matrix-vector product ``G_int += sum_i w_i theta_tilde_i`` with
-        ``w_i = C_tilde_i dt / Delta_theta**2`` (the sum of the per-step G, added in another order), then
-        the update if the run closes a window. ``values`` are finite perturbed costs."""
+        then ``G_int += sum_i w_i theta_tilde_i`` with ``w_i = C_tilde_i dt / Delta_theta**2`` in one call of
+        :meth:`~astroglia.mgd.codes.PerturbationCode.correlate` (the sum of the per-step G, added in another
+        order; ``perts`` are the run's perturbations if they were built, else None), then the update if the
+        run closes a window. ``values`` are finite perturbed costs."""
         cfg = self.config
         baseline = self._baseline
         assert baseline is not None
         self._pending = None
         first = self.counters.steps
-        out, weights = [], []
-        noisy = self.nonideal.config.cost_noise != 0
-        for i, value in enumerate(values):
-            if noisy:
-                value = self.nonideal.measured_cost(value, baseline=False, step=first + i)
-            c_tilde = value - baseline
-            if cfg.clip is not None:
-                c_tilde = min(max(c_tilde, -cfg.clip), cfg.clip)
-            weights.append(c_tilde * cfg.dt / self.delta_theta**2)
-            out.append(StepResult(cost=value, baseline=baseline, c_tilde=c_tilde))
+        if self.nonideal.config.cost_noise != 0:
+            values = [
+                self.nonideal.measured_cost(v, baseline=False, step=first + i) for i, v in enumerate(values)
+            ]
+        # the arithmetic of _finish_step, elementwise in float64 (the same operations, the same values)
+        c_tilde = np.asarray(values, dtype=np.float64) - baseline
+        if cfg.clip is not None:
+            c_tilde = np.minimum(np.maximum(c_tilde, -cfg.clip), cfg.clip)
+        weights = c_tilde * cfg.dt / self.delta_theta**2
+        out = [StepResult(v, baseline, c) for v, c in zip(values, c_tilde.tolist(), strict=True)]
         if out:
-            w = torch.tensor(weights, dtype=self.g_int.dtype, device=self.g_int.device)
-            self.g_int.addmv_(perts[: len(out)].T, w)
+            self.code.correlate(indices, weights, self.amplitude, self.g_int, perts)
             self.counters.evaluations += len(out)
             self.counters.steps = first + len(out) - 1  # the steps before the last close without an update
             self._end_step(first + len(out) - 1)

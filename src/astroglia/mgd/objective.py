@@ -154,19 +154,24 @@ class ModuleObjective:
         return float(value)
 
     def cost_many(self, theta: torch.Tensor, batch: Any, perturbations: torch.Tensor) -> torch.Tensor:
-        """Costs at ``theta + perturbations[k]``, shape (K,), in one ``functional_call`` + ``vmap`` forward
-        pass (:func:`astroglia.mgd.batched.module_costs`); the module's own parameters are not touched.
+        """Costs at ``theta + perturbations[k]``, shape (K,): :meth:`costs_at` of those points.
 
         Agrees with K calls of :meth:`cost` to float rounding (batched kernels sum in another order); in
         ``compute_dtype`` when one is set.
         """
+        return self.costs_at(theta + perturbations, batch)
+
+    def costs_at(self, points: torch.Tensor, batch: Any) -> torch.Tensor:
+        """Costs at K parameter vectors ``points`` (shape (K, P)), shape (K,), in one ``functional_call`` +
+        ``vmap`` forward pass (:func:`astroglia.mgd.batched.module_costs`); the module's own parameters are
+        not touched."""
         names, shapes = self._layout
         return module_costs(
             self.model,
             names,
             shapes,
             self.loss_fn,
-            theta + perturbations,
+            points,
             batch,
             dtype=self.compute_dtype,
             chunk_size=self.chunk_size,

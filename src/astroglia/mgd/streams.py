@@ -71,8 +71,8 @@ class TensorBatches:
         self.indices = BatchStream(len(inputs), batch_size, seed)
 
     def next(self) -> tuple[Any, int]:
-        idx = torch.as_tensor(self.indices.next_indices(), device=self.inputs.device)
-        return (self.inputs[idx], self.targets[idx]), int(idx.numel())
+        idx = torch.from_numpy(self.indices.next_indices()).to(self.inputs.device)
+        return (self.inputs.index_select(0, idx), self.targets.index_select(0, idx)), int(idx.numel())
 
     def state_dict(self) -> dict[str, Any]:
         return self.indices.state_dict()
