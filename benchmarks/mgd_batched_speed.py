@@ -6,16 +6,20 @@ parameters; the ``demo`` preset's network), one CPU thread per process:
 1. evaluations/s of K = 32 perturbations per update (``tau_x = tau_theta = 32``, ``tau_p = 1``: one baseline
    and 32 perturbed evaluations per update) for, per minibatch size B:
    - ``bare batched forward``: ``module_costs`` on 32 ready-made parameter vectors (functional_call + vmap),
-     no MGD at all;
+     no MGD at all, on the same minibatch every call;
+   - ``bare batched forward + minibatch``: the same, on the next minibatch of a shuffled stream every call,
+     as every training loop with ``tau_x = 32`` reads one (the like-for-like baseline of MGD batched: its
+     minibatch is a gather of B random rows of the 47 MB training set, which a fixed minibatch never pays);
    - ``MGD batched``: ``engine.step_batched(32)`` (regenerates the 32 patterns, baseline, 32 costs in one
      call, the update);
    - ``MGD sequential``: 32 calls of ``engine.step()``;
    - ``bare sequential forward``: 32 plain ``loss_fn(model(x), y)`` calls (for reference);
    - ``MGD batched walsh``: as MGD batched with Walsh codes;
    - ``MGD batched bfloat16``: as MGD batched with the forward pass in bfloat16.
-   The modes are timed in interleaved rounds and the median round is reported; the table ends with the
-   ratios MGD batched / bare batched forward, MGD batched / MGD sequential and MGD batched / bare
-   sequential forward.
+   The modes run in interleaved rounds; every call is timed on its own and a mode's rate is the median over
+   all its calls of evaluations / call time (robust to bursts of load on a shared machine); the table ends
+   with the ratios of MGD batched to both bare batched forwards, to MGD sequential and to the bare sequential
+   forward.
 2. peak RSS (``ru_maxrss``) of MGD training (sequential ``engine.step()``, and batched K = 32) against
    inference alone (forward passes on the same minibatches), each in its own subprocess that loads the same
    data and model.
@@ -82,6 +86,12 @@ def _speed_for_batch(b: int, rounds: int, min_round_s: float) -> dict[str, Any]:
         module_costs(model, names, shapes, task.loss_fn, points, (x, y))
         return K
 
+    stream = TensorBatches(task.tensors.x_train, task.tensors.y_train, b, seed=1)
+
+    def bare_batched_new_minibatch() -> int:
+        module_costs(model, names, shapes, task.loss_fn, points, stream.next()[0])
+        return K
+
     def bare_sequential() -> int:
         with torch.no_grad():
             for _ in range(K):
@@ -102,6 +112,7 @@ def _speed_for_batch(b: int, rounds: int, min_round_s: float) -> dict[str, Any]:
 
     modes = {
         "bare batched forward": bare_batched,
+        "bare batched forward + minibatch": bare_batched_new_minibatch,
         "MGD batched": mgd(bat, True),
         "MGD sequential": mgd(seq, False),
         "bare sequential forward": bare_sequential,
@@ -110,15 +121,19 @@ def _speed_for_batch(b: int, rounds: int, min_round_s: float) -> dict[str, Any]:
     }
     for fn in modes.values():  # warm-up
         fn()
+    # every call is timed on its own; a mode's rate is the median over its calls of evaluations / call time,
+    # which a burst of load on a shared machine (a few slow calls) does not move
     rates: dict[str, list[float]] = {name: [] for name in modes}
     for _ in range(rounds):
         for name, fn in modes.items():
-            n, start = 0, time.perf_counter()
-            while (elapsed := time.perf_counter() - start) < min_round_s:
-                n += fn()
-            rates[name].append(n / elapsed)
+            round_start = time.perf_counter()
+            while time.perf_counter() - round_start < min_round_s:
+                start = time.perf_counter()
+                n = fn()
+                rates[name].append(n / (time.perf_counter() - start))
     row: dict[str, Any] = {"batch": b, "n_params": int(theta.numel())}
     row.update({name: statistics.median(r) for name, r in rates.items()})
+    row["calls"] = {name: len(r) for name, r in rates.items()}
     return row
 
 
@@ -129,17 +144,17 @@ def speed(batch_sizes: list[int], rounds: int, min_round_s: float) -> list[dict[
         row = _speed_for_batch(b, rounds, min_round_s)
         out.append(row)
         print(f"B={b}: " + ", ".join(f"{k} {v:,.0f}/s" for k, v in row.items() if isinstance(v, float)))
-    modes = ["bare batched forward", "MGD batched", "MGD batched walsh", "MGD batched bfloat16"]
-    modes += ["MGD sequential", "bare sequential forward"]
-    print(f"\nevaluations/s, K = {K}, median of {rounds} interleaved rounds, one thread")
-    header = ["B", *modes, "MGD batched / bare batched", "MGD batched / MGD sequential"]
-    header += ["MGD batched / bare sequential"]
+    modes = ["bare batched forward", "bare batched forward + minibatch", "MGD batched", "MGD batched walsh"]
+    modes += ["MGD batched bfloat16", "MGD sequential", "bare sequential forward"]
+    print(f"\nevaluations/s, K = {K}, median over the calls of {rounds} interleaved rounds, one thread")
+    header = ["B", *modes, "MGD batched / bare batched", "MGD batched / bare batched + minibatch"]
+    header += ["MGD batched / MGD sequential", "MGD batched / bare sequential"]
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
     for row in out:
         mgd = row["MGD batched"]
-        ratios = [mgd / row["bare batched forward"], mgd / row["MGD sequential"]]
-        ratios.append(mgd / row["bare sequential forward"])
+        ratios = [mgd / row["bare batched forward"], mgd / row["bare batched forward + minibatch"]]
+        ratios += [mgd / row["MGD sequential"], mgd / row["bare sequential forward"]]
         cells = [str(row["batch"]), *(f"{row[m]:,.0f}" for m in modes), *(f"{r:.2f}" for r in ratios)]
         print("| " + " | ".join(cells) + " |")
     return out
