@@ -46,3 +46,22 @@ def test_recall_of_a_fixed_point_context_has_no_relative_std_error(tmp_path, cap
     summary = json.loads(capsys.readouterr().out)
     assert summary["true_regime"] == "fixed_point"
     assert summary["std_error"] == [None, None, None] and summary["period_error"] is None
+
+
+@pytest.mark.parametrize(
+    ("argv", "command"),
+    [(["rhythmic", "recall", "--bogus"], "rhythmic recall"), (["mgd", "train", "--bogus", "1"], "mgd train")],
+)
+def test_an_unknown_option_is_reported_with_the_usage_of_its_command(argv, command, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert f"astroglia {command}: error: unrecognized arguments: {' '.join(argv[2:])}" in err
+    assert f"usage: astroglia {command}" in err
+
+
+def test_a_transient_longer_than_the_run_says_which_option_to_change(capsys):
+    assert main(["rhythmic", "recall", "--transient", "6000"]) == 2
+    err = capsys.readouterr().err
+    assert "run_steps = 5000" in err and "6100" in err and "--transient" in err

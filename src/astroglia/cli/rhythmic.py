@@ -73,7 +73,12 @@ class RecallOptions:
             self.sense_steps > self.sense_warmup + 16, "sense_steps", self.sense_steps, "> sense_warmup + 16"
         )
         check(self.n_targets >= 1, "n_targets", self.n_targets, ">= 1")
-        check(self.run_steps > self.transient + 100, "run_steps", self.run_steps, "> transient + 100")
+        check(
+            self.run_steps > self.transient + 100,
+            "run_steps",
+            self.run_steps,
+            f"> transient + 100 = {self.transient + 100} (raise --run-steps or lower --transient)",
+        )
         check(self.select_steps >= 300, "select_steps", self.select_steps, ">= 300")
 
 

@@ -133,7 +133,7 @@ def _as_series(x: Any, name: str, n_features: int | None = None) -> np.ndarray:
         t, d = np.argwhere(bad)[0]
         raise DataError(
             f"{name} contains {int(bad.sum())} non-finite value(s) (NaN or inf), the first at time step {t}, "
-            f"feature {d}; remove or interpolate them before fitting."
+            f"feature {d}; remove or interpolate them first."
         )
     if n_features is not None and arr.shape[1] != n_features:
         raise DataError(
