@@ -413,7 +413,8 @@ class MGDEngine:
 
         Equal to ``k`` calls of :meth:`step` up to float rounding: the same measurements in the same order,
         the same counters, C_tilde and updates; only the measurement is batched, and the run's K
-        contributions to G_int are added by one matrix-vector product instead of one at a time.
+        contributions to G_int are added in one call of the code's
+        :meth:`~astroglia.mgd.codes.PerturbationCode.correlate` instead of one at a time.
 
         The steps are split into runs that share the input and theta (a run ends where a new input is due,
         every ``tau_x`` steps, or after an update, every ``tau_theta`` steps); each run of ``m`` steps costs
@@ -422,7 +423,12 @@ class MGDEngine:
         ``step_batched(K)`` is one baseline, K perturbed evaluations in one batch, and one update.
 
         The m perturbations are regenerated from the code, so transient memory is O(m P) and nothing beyond
-        the engine's O(P) state persists. With an ``evaluate`` that returns the same costs as sequential
+        the engine's O(P) state persists. When the objective evaluates points itself (``costs_at``, as
+        :class:`~astroglia.mgd.objective.ModuleObjective` does), no ``evaluate`` is given and no gain
+        mismatch is simulated, the code writes the m + 1 points ``theta, theta + a s^(k)`` straight into the
+        evaluation stack (:meth:`~astroglia.mgd.codes.PerturbationCode.perturbed_points`; for random codes
+        on the CPU a compiled kernel reads the signs from the stream's bits and no (m, P) pattern tensor is
+        built), with the values ``theta + perturbation`` would have. With an ``evaluate`` that returns the same costs as sequential
         ``objective.cost`` calls (a loop, e.g. ``FunctionObjective``) theta and G_int agree with :meth:`step`
         to the rounding of the G_int sum (about 1e-14 relative in float64); a vectorised ``cost_many`` adds
         the rounding of batched kernels to the costs. The same call on the same state always gives the same
