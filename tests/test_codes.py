@@ -423,3 +423,14 @@ def test_compiled_stream_words_equal_the_numpy_definition() -> None:
     keys = np.array([0, 1, 2**63 + 7, 2**64 - 1], dtype=np.uint64)
     counters = np.arange(5, dtype=np.uint64) * np.uint64(GOLDEN_GAMMA)
     np.testing.assert_array_equal(stream_words(keys, 5), splitmix64_array(keys[:, None] + counters[None, :]))
+
+
+def test_compiled_pattern_words_use_the_substream_seeds() -> None:
+    from astroglia.mgd._compiled import pattern_words, stream_words
+    from astroglia.mgd.seeding import substream_head, substream_seeds
+
+    indices = np.array([0, 5, 2**40 + 1], dtype=np.int64)
+    head = np.uint64(substream_head(11, STREAM_PATTERNS))
+    np.testing.assert_array_equal(
+        pattern_words(head, indices, 3), stream_words(substream_seeds(11, indices, STREAM_PATTERNS), 3)
+    )

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["correlate_into", "perturbed_points", "stream_words"]
+__all__ = ["correlate_into", "pattern_words", "perturbed_points", "stream_words"]
 
 _GAMMA = np.uint64(0x9E3779B97F4A7C15)
 _MUL1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -54,6 +54,25 @@ def stream_words(keys: np.ndarray, n_words: int) -> np.ndarray:
             out[k, j] = _splitmix64(state)
             state = state + _GAMMA
     return out
+
+
+@numba.njit(cache=True)
+def pattern_words(head: np.uint64, indices: np.ndarray, n_words: int) -> np.ndarray:
+    """:func:`stream_words` of the patterns ``indices`` of a stream with the given head: the keys are
+    ``splitmix64(head ^ index) >> 1`` (:func:`~astroglia.mgd.seeding.substream_seed`).
+
+    Args:
+        head: :func:`~astroglia.mgd.seeding.substream_head` of the code's seed and stream, as uint64.
+        indices: non-negative int64 pattern indices, shape (K,).
+        n_words: words per pattern.
+
+    Returns:
+        uint64 array of shape (K, n_words).
+    """
+    keys = np.empty(indices.size, np.uint64)
+    for k in range(indices.size):
+        keys[k] = _splitmix64(head ^ np.uint64(indices[k])) >> _ONE
+    return stream_words(keys, n_words)
 
 
 @numba.njit(cache=True)

@@ -57,8 +57,14 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from astroglia.mgd._compiled import correlate_into, perturbed_points, stream_words
-from astroglia.mgd.seeding import generator, substream_seeds
+from astroglia.mgd._compiled import correlate_into, pattern_words, perturbed_points
+from astroglia.mgd.seeding import (
+    GOLDEN_GAMMA,
+    generator,
+    splitmix64_array,
+    substream_head,
+    substream_seeds,
+)
 
 __all__ = [
     "CODES",
@@ -250,16 +256,24 @@ class RandomCode(PerturbationCode):
 
     def __init__(self, n_params: int, seed: int = 0) -> None:
         super().__init__(n_params, seed)
+        self._head = np.uint64(substream_head(self.seed, STREAM_PATTERNS))
         self._last_words: tuple[tuple[int, ...], np.ndarray] | None = None
 
-    def _words(self, indices: list[int] | range) -> np.ndarray:
-        """The stream words of patterns ``indices``, uint64 (K, ceil(P / 64)). The last result is kept until
-        :meth:`correlate` consumes it, since :meth:`perturbed_points` and :meth:`correlate` of one batch ask
-        for the same words."""
+    def _words(self, indices: list[int] | range, *, compiled: bool = False) -> np.ndarray:
+        """The stream words of patterns ``indices``, uint64 (K, ceil(P / 64)): with NumPy, or with the
+        compiled kernel (the same values) where the compiled kernels are in use anyway. The last result is
+        kept until :meth:`correlate` consumes it, since :meth:`perturbed_points` and :meth:`correlate` of one
+        batch ask for the same words."""
         key = tuple(indices)
         if self._last_words is None or self._last_words[0] != key:
-            keys = substream_seeds(self.seed, _check_indices(indices), STREAM_PATTERNS)
-            self._last_words = (key, stream_words(keys, -(-self.n_params // 64)))
+            idx, n_words = _check_indices(indices), -(-self.n_params // 64)
+            if compiled:
+                words = pattern_words(self._head, idx, n_words)
+            else:
+                keys = substream_seeds(self.seed, idx, STREAM_PATTERNS)
+                counters = np.arange(n_words, dtype=np.uint64) * np.uint64(GOLDEN_GAMMA)
+                words = splitmix64_array(keys[:, None] + counters[None, :])  # arithmetic wraps modulo 2**64
+            self._last_words = (key, words)
         return self._last_words[1]
 
     def patterns(
@@ -291,7 +305,7 @@ class RandomCode(PerturbationCode):
         if not _compiled_applies(base, out):
             return super().perturbed_points(indices, base, amplitude, out)
         a = _NUMPY_DTYPES[out.dtype](amplitude)
-        perturbed_points(self._words(indices), base.numpy(), a, out.numpy())
+        perturbed_points(self._words(indices, compiled=True), base.numpy(), a, out.numpy())
         return None
 
     def correlate(
@@ -304,9 +318,11 @@ class RandomCode(PerturbationCode):
     ) -> None:
         """As :meth:`PerturbationCode.correlate`; on the CPU in float32/float64, without given
         ``perturbations``, a compiled kernel reads the signs from the stream's bits."""
-        if perturbations is not None or not _compiled_applies(out):
+        if perturbations is not None or not (
+            out.device.type == "cpu" and out.dtype in _NUMPY_DTYPES and out.is_contiguous()
+        ):
             return super().correlate(indices, weights, amplitude, out, perturbations)
-        words = self._words(indices)[: len(weights)]
+        words = self._words(indices, compiled=True)[: len(weights)]
         self._last_words = None  # the batch is done: keep no O(K P) state
         dtype = _NUMPY_DTYPES[out.dtype]
         correlate_into(words, np.asarray(weights, dtype=dtype), dtype(amplitude), out.numpy())

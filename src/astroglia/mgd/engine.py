@@ -428,11 +428,12 @@ class MGDEngine:
         mismatch is simulated, the code writes the m + 1 points ``theta, theta + a s^(k)`` straight into the
         evaluation stack (:meth:`~astroglia.mgd.codes.PerturbationCode.perturbed_points`; for random codes
         on the CPU a compiled kernel reads the signs from the stream's bits and no (m, P) pattern tensor is
-        built), with the values ``theta + perturbation`` would have. With an ``evaluate`` that returns the same costs as sequential
-        ``objective.cost`` calls (a loop, e.g. ``FunctionObjective``) theta and G_int agree with :meth:`step`
-        to the rounding of the G_int sum (about 1e-14 relative in float64); a vectorised ``cost_many`` adds
-        the rounding of batched kernels to the costs. The same call on the same state always gives the same
-        result.
+        built), with the values ``theta + perturbation`` would have.
+
+        With an ``evaluate`` that returns the same costs as sequential ``objective.cost`` calls (a loop, e.g.
+        ``FunctionObjective``) theta and G_int agree with :meth:`step` to the rounding of the G_int sum
+        (about 1e-14 relative in float64); a vectorised ``cost_many`` adds the rounding of batched kernels to
+        the costs. The same call on the same state always gives the same result.
 
         Args:
             k: number of steps, >= 1.
@@ -484,7 +485,7 @@ class MGDEngine:
             values = torch.as_tensor(costs).reshape(-1).tolist()
             if len(values) != m:
                 raise ValueError(f"the batch evaluator returned {len(values)} costs for {m} perturbations")
-            finite = next((i for i, v in enumerate(values) if not math.isfinite(v)), m)
+            finite = m if all(map(math.isfinite, values)) else [math.isfinite(v) for v in values].index(False)
             if m > 1 and not self.analog:
                 results.extend(self._tell_run(indices, perts, values[:finite]))
                 start = finite

@@ -47,9 +47,7 @@ def substream_seed(seed: int, index: int, stream: int = 0) -> int:
     """
     if seed < 0 or index < 0 or stream < 0:
         raise ValueError(f"seed, index and stream must be non-negative, got {seed}, {index}, {stream}")
-    h = splitmix64((seed & _MASK64) ^ splitmix64(stream))
-    h = splitmix64(h ^ (index & _MASK64))
-    return h >> 1
+    return splitmix64(substream_head(seed, stream) ^ (index & _MASK64)) >> 1
 
 
 def substream_seeds(seed: int, indices: Sequence[int] | np.ndarray, stream: int = 0) -> np.ndarray:
@@ -57,8 +55,14 @@ def substream_seeds(seed: int, indices: Sequence[int] | np.ndarray, stream: int 
     idx = np.asarray(indices, dtype=np.int64).reshape(-1)
     if seed < 0 or stream < 0 or (idx.size and int(idx.min()) < 0):
         raise ValueError(f"seed, indices and stream must be non-negative, got {seed}, {indices}, {stream}")
-    head = splitmix64((seed & _MASK64) ^ splitmix64(stream))
+    head = substream_head(seed, stream)
     return splitmix64_array(np.uint64(head) ^ idx.astype(np.uint64)) >> np.uint64(1)
+
+
+def substream_head(seed: int, stream: int = 0) -> int:
+    """The 64-bit state shared by all items of one stream: ``substream_seed(seed, index, stream)`` is
+    ``splitmix64(substream_head(seed, stream) ^ index) >> 1``."""
+    return splitmix64((seed & _MASK64) ^ splitmix64(stream))
 
 
 def generator(
