@@ -52,12 +52,12 @@ import inspect
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from types import ModuleType
 from typing import Any, ClassVar
 
 import numpy as np
 import torch
 
-from astroglia.mgd._compiled import correlate_into, pattern_words, perturbed_points
 from astroglia.mgd.seeding import (
     GOLDEN_GAMMA,
     generator,
@@ -268,7 +268,7 @@ class RandomCode(PerturbationCode):
         if self._last_words is None or self._last_words[0] != key:
             idx, n_words = _check_indices(indices), -(-self.n_params // 64)
             if compiled:
-                words = pattern_words(self._head, idx, n_words)
+                words = _kernels().pattern_words(self._head, idx, n_words)
             else:
                 keys = substream_seeds(self.seed, idx, STREAM_PATTERNS)
                 counters = np.arange(n_words, dtype=np.uint64) * np.uint64(GOLDEN_GAMMA)
@@ -305,7 +305,7 @@ class RandomCode(PerturbationCode):
         if not _compiled_applies(base, out):
             return super().perturbed_points(indices, base, amplitude, out)
         a = _NUMPY_DTYPES[out.dtype](amplitude)
-        perturbed_points(self._words(indices, compiled=True), base.numpy(), a, out.numpy())
+        _kernels().perturbed_points(self._words(indices, compiled=True), base.numpy(), a, out.numpy())
         return None
 
     def correlate(
@@ -325,10 +325,18 @@ class RandomCode(PerturbationCode):
         words = self._words(indices, compiled=True)[: len(weights)]
         self._last_words = None  # the batch is done: keep no O(K P) state
         dtype = _NUMPY_DTYPES[out.dtype]
-        correlate_into(words, np.asarray(weights, dtype=dtype), dtype(amplitude), out.numpy())
+        _kernels().correlate_into(words, np.asarray(weights, dtype=dtype), dtype(amplitude), out.numpy())
 
 
 _NUMPY_DTYPES = {torch.float32: np.float32, torch.float64: np.float64}
+
+
+def _kernels() -> ModuleType:
+    """The compiled kernels, imported on first use: a process that never batches random codes on the CPU
+    does not load numba (about 50 MB) or compile them (about 40 MB more)."""
+    from astroglia.mgd import _compiled
+
+    return _compiled
 
 
 def _compiled_applies(*tensors: torch.Tensor) -> bool:
