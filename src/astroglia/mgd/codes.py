@@ -318,9 +318,7 @@ class RandomCode(PerturbationCode):
     ) -> None:
         """As :meth:`PerturbationCode.correlate`; on the CPU in float32/float64, without given
         ``perturbations``, a compiled kernel reads the signs from the stream's bits."""
-        if perturbations is not None or not (
-            out.device.type == "cpu" and out.dtype in _NUMPY_DTYPES and out.is_contiguous()
-        ):
+        if perturbations is not None or not _compiled_applies(out):
             return super().correlate(indices, weights, amplitude, out, perturbations)
         words = self._words(indices, compiled=True)[: len(weights)]
         self._last_words = None  # the batch is done: keep no O(K P) state
@@ -333,7 +331,7 @@ _NUMPY_DTYPES = {torch.float32: np.float32, torch.float64: np.float64}
 
 def _kernels() -> ModuleType:
     """The compiled kernels, imported on first use: a process that never batches random codes on the CPU
-    does not load numba (about 50 MB) or compile them (about 40 MB more)."""
+    does not load numba (about 55 MB) nor LLVM and the kernels' machine code (about 57 MB more)."""
     from astroglia.mgd import _compiled
 
     return _compiled
