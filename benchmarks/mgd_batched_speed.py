@@ -10,8 +10,8 @@ parameters; the ``demo`` preset's network), one CPU thread per process:
    - ``bare batched forward + minibatch``: the same, on the next minibatch of a shuffled stream every call,
      as every training loop with ``tau_x = 32`` reads one (the like-for-like baseline of MGD batched: its
      minibatch is a gather of B random rows of the 47 MB training set, which a fixed minibatch never pays);
-   - ``MGD batched``: ``engine.step_batched(32)`` (regenerates the 32 patterns, baseline, 32 costs in one
-     call, the update);
+   - ``MGD batched``: ``engine.step_batched(32)`` (writes the 33 points theta, theta + a s^(k) straight
+     from the codes, measures the baseline and the 32 costs in one call, correlates, updates);
    - ``MGD sequential``: 32 calls of ``engine.step()``;
    - ``bare sequential forward``: 32 plain ``loss_fn(model(x), y)`` calls (for reference);
    - ``MGD batched walsh``: as MGD batched with Walsh codes;
@@ -27,6 +27,7 @@ parameters; the ``demo`` preset's network), one CPU thread per process:
    ``engine.step_batched(32)`` in one process.
 
 Run: ``python benchmarks/mgd_batched_speed.py [--quick] [--batches 1,32,64,128,256,1000] [--json out.json]``.
+Needs the benchmark extras (``make bench``: psutil samples the memory).
 """
 
 from __future__ import annotations
@@ -213,7 +214,9 @@ def peak_rss(steps: int, batch_size: int) -> list[dict[str, float]]:
             "--batch",
             str(batch_size),
         ]
-        res = subprocess.run(cmd, capture_output=True, text=True, check=True)
+        res = subprocess.run(cmd, capture_output=True, text=True)
+        if res.returncode != 0:
+            raise SystemExit(f"the {mode} memory run failed:\n{res.stderr.strip()}")
         rows.append(json.loads(res.stdout.strip().splitlines()[-1]))
         print(rows[-1])
     return rows
@@ -282,7 +285,10 @@ def two_process(calls: int, batch_size: int, tmp: Path) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        description=__doc__,
+        formatter_class=type(
+            "Formatter", (argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter), {}
+        ),
     )
     parser.add_argument("--quick", action="store_true", help="tiny run to check the script works")
     parser.add_argument("--json", type=Path, default=None, help="write the results here")
@@ -298,6 +304,10 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=256, help=argparse.SUPPRESS)
     args = parser.parse_args()
     torch.set_num_threads(1)
+    try:
+        import psutil  # noqa: F401
+    except ImportError:
+        raise SystemExit("this benchmark needs psutil: run `make bench` (the benchmark extras)") from None
     if args.rss_child:
         print(json.dumps(rss_child(args.rss_child, args.rss_steps, args.batch)))
         return

@@ -135,8 +135,26 @@ def test_step_batched_rejects_a_pending_request():
     cfg = MGDConfig(tau_x=4, tau_theta=4)
     engine = _engine(cfg)
     engine.ask()
-    with pytest.raises(RuntimeError, match="between steps"):
+    with pytest.raises(RuntimeError, match="between steps.*step 0 is pending.*skip()"):
         engine.step_batched(4)
+
+
+def test_an_evaluator_returning_the_wrong_number_of_costs_records_nothing_and_leaves_a_way_out():
+    cfg = MGDConfig(tau_x=4, tau_theta=4)
+    engine, reference = _engine(cfg), _engine(cfg)
+
+    def wrong(theta, batch, perturbations, need_baseline):
+        return 0.0, torch.zeros(len(perturbations) + 1)
+
+    with pytest.raises(ValueError, match="returned 5 costs for 4 perturbations; nothing was recorded"):
+        engine.step_batched(4, evaluate=wrong)
+    assert engine.counters.evaluations == 0 and engine.ask().kind == "baseline"
+    engine.step()  # the pending request is measured: the run goes on as if nothing had happened
+    engine.step_batched(3)
+    reference.step()
+    reference.step_batched(3)
+    assert engine.counters == reference.counters
+    assert torch.equal(engine.theta, reference.theta)
 
 
 def _quadratic_engine(cfg: MGDConfig, fn_hook=None, nonideal=None) -> MGDEngine:
@@ -264,3 +282,16 @@ def test_a_non_finite_cost_on_code_written_points_leaves_the_request_pending_wit
     # measuring it continues the run exactly as the sequential loop would
     direct.tell(direct.objective.cost(direct.theta, pending.batch, pending.perturbation))
     assert direct.counters.steps == 6
+
+
+def test_batched_costs_reject_bad_rows_before_the_forward_pass():
+    objective = ModuleObjective(_mlp(), F.cross_entropy)
+    theta, batch = objective.parameters_vector(), _data()
+    p = theta.numel()
+    for bad in (torch.zeros(3, p + 1), torch.zeros(0, p), torch.zeros(p)):
+        with pytest.raises(ValueError, match=r"must have shape \(K >= 1, " + str(p)):
+            objective.cost_many(theta, batch, bad)
+        with pytest.raises(ValueError, match="points must have shape"):
+            objective.costs_at(bad, batch)
+    with pytest.raises(ValueError, match="float64 on cpu; the model's parameters are torch.float32"):
+        objective.cost_many(theta, batch, torch.zeros(2, p, dtype=torch.float64))

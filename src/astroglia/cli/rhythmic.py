@@ -49,10 +49,10 @@ class ReservoirOptions:
 
     def validate(self) -> None:
         """Cheap range checks; the estimator checks the rest at fit time."""
-        check(self.n_nodes >= 3, "n_nodes", self.n_nodes, ">= 3 (one block of nodes per input)")
-        check(self.ridge >= 0, "ridge", self.ridge, ">= 0")
-        check(0 <= self.m <= 1, "m", self.m, "in [0, 1]")
-        check(0 <= self.leak < 1, "leak", self.leak, "in [0, 1)")
+        check(self.n_nodes >= 3, "n_nodes", self.n_nodes, "must be >= 3 (one block of nodes per input)")
+        check(self.ridge >= 0, "ridge", self.ridge, "must be >= 0")
+        check(0 <= self.m <= 1, "m", self.m, "must be in [0, 1]")
+        check(0 <= self.leak < 1, "leak", self.leak, "must be in [0, 1)")
 
 
 @dataclass
@@ -70,16 +70,19 @@ class RecallOptions:
     def validate(self) -> None:
         """Range checks naming the field."""
         check(
-            self.sense_steps > self.sense_warmup + 16, "sense_steps", self.sense_steps, "> sense_warmup + 16"
+            self.sense_steps > self.sense_warmup + 16,
+            "sense_steps",
+            self.sense_steps,
+            f"must be > sense_warmup + 16 = {self.sense_warmup + 16}",
         )
-        check(self.n_targets >= 1, "n_targets", self.n_targets, ">= 1")
+        check(self.n_targets >= 1, "n_targets", self.n_targets, "must be >= 1")
         check(
             self.run_steps > self.transient + 100,
             "run_steps",
             self.run_steps,
-            f"> transient + 100 = {self.transient + 100} (raise --run-steps or lower --transient)",
+            f"must be > transient + 100 = {self.transient + 100} (raise --run-steps or lower --transient)",
         )
-        check(self.select_steps >= 300, "select_steps", self.select_steps, ">= 300")
+        check(self.select_steps >= 300, "select_steps", self.select_steps, "must be >= 300")
 
 
 def _common(p: argparse.ArgumentParser, *, context: bool = False) -> None:

@@ -103,7 +103,8 @@ def train_backprop(
     step = 0
     total = steps if time_budget_s is None else None  # with a time budget the step count is open
     desc = f"backprop {optimizer}" + ("" if time_budget_s is None else f" ({time_budget_s:g} s budget)")
-    with tqdm(total=total, desc=desc, unit="step", disable=not progress, mininterval=0.5) as bar:
+    off = None if progress else True  # None: no bar when not on a terminal
+    with tqdm(total=total, desc=desc, unit="step", disable=off, mininterval=0.5) as bar:
         while step < steps and (time_budget_s is None or wall < time_budget_s):
             start = time.perf_counter()
             (x, y), n = stream.next()

@@ -163,7 +163,7 @@ def train_mgd(
         initial=min(engine.counters.steps, control.steps),
         desc="MGD" if budget is None else f"MGD ({budget:g} s budget)",
         unit="step",
-        disable=not control.progress,
+        disable=None if control.progress else True,  # None: no bar when not on a terminal
         dynamic_ncols=True,
         mininterval=0.5,
     )

@@ -62,6 +62,7 @@ from astroglia.mgd.streams import InputStream
 STATE_VERSION = 2
 _READABLE_VERSIONS = (1, 2)
 _EPS = 1e-9  # tolerance of floor(t / tau) against float rounding of t = n dt
+_WAY_OUT = "answer it with tell(cost), drop it with skip(), or measure it with step()"
 
 
 @dataclass
@@ -433,7 +434,10 @@ class MGDEngine:
         With an ``evaluate`` that returns the same costs as sequential ``objective.cost`` calls (a loop, e.g.
         ``FunctionObjective``) theta and G_int agree with :meth:`step` to the rounding of the G_int sum
         (about 1e-14 relative in float64); a vectorised ``cost_many`` adds the rounding of batched kernels to
-        the costs. The same call on the same state always gives the same result.
+        the costs. A ``ModuleObjective`` with a ``compute_dtype`` (e.g. bfloat16) runs only the batched
+        forward pass in that precision, so there :meth:`step` (full precision) and this method differ by the
+        low precision's rounding, not by float rounding. The same call on the same state always gives the
+        same result.
 
         Args:
             k: number of steps, >= 1.
@@ -447,7 +451,10 @@ class MGDEngine:
         if k < 1:
             raise ValueError(f"k must be >= 1, got {k}")
         if self._pending is not None or self._in_step:
-            raise RuntimeError("step_batched() must start between steps, not while a request is pending")
+            raise RuntimeError(
+                f"step_batched() must start between steps, but the request of step {self.counters.steps} is "
+                f"pending ({_WAY_OUT})"
+            )
         results: list[StepResult] = []
         theta = self.theta
         costs_at = getattr(self.objective, "costs_at", None)
@@ -480,11 +487,14 @@ class MGDEngine:
                     baseline, costs = self._evaluate_batch(theta, first.batch, applied, need_baseline)
                 else:
                     baseline, costs = evaluate(theta, first.batch, applied[1:], need_baseline)
+            values = torch.as_tensor(costs).reshape(-1).tolist()
+            if len(values) != m:  # nothing is recorded: the step's first request stays pending
+                raise ValueError(
+                    f"the batch evaluator returned {len(values)} costs for {m} perturbations; nothing was "
+                    f"recorded, the request of step {n} is pending ({_WAY_OUT})"
+                )
             if need_baseline:
                 self.tell(baseline)
-            values = torch.as_tensor(costs).reshape(-1).tolist()
-            if len(values) != m:
-                raise ValueError(f"the batch evaluator returned {len(values)} costs for {m} perturbations")
             finite = m if all(map(math.isfinite, values)) else [math.isfinite(v) for v in values].index(False)
             if m > 1 and not self.analog:
                 results.extend(self._tell_run(indices, perts, values[:finite]))

@@ -132,6 +132,16 @@ class ModuleObjective:
     def n_params(self) -> int:
         return self._flat.numel()
 
+    def _check_rows(self, what: str, rows: torch.Tensor) -> None:
+        """ValueError unless ``rows`` is a (K >= 1, P) tensor in the parameters' dtype and on their device."""
+        if rows.ndim != 2 or rows.shape[0] == 0 or rows.shape[1] != self.n_params:
+            raise ValueError(f"{what} must have shape (K >= 1, {self.n_params}), got {tuple(rows.shape)}")
+        if rows.dtype != self.dtype or rows.device != self.device:
+            raise ValueError(
+                f"{what} are {rows.dtype} on {rows.device}; the model's parameters are {self.dtype} on "
+                f"{self.device}"
+            )
+
     def parameters_vector(self) -> torch.Tensor:
         return self._flat.detach().clone()
 
@@ -159,12 +169,14 @@ class ModuleObjective:
         Agrees with K calls of :meth:`cost` to float rounding (batched kernels sum in another order); in
         ``compute_dtype`` when one is set.
         """
+        self._check_rows("perturbations", perturbations)
         return self.costs_at(theta + perturbations, batch)
 
     def costs_at(self, points: torch.Tensor, batch: Any) -> torch.Tensor:
-        """Costs at K parameter vectors ``points`` (shape (K, P)), shape (K,), in one ``functional_call`` +
-        ``vmap`` forward pass (:func:`astroglia.mgd.batched.module_costs`); the module's own parameters are
-        not touched."""
+        """Costs at K parameter vectors ``points`` (shape (K, P), the parameters' dtype and device), shape
+        (K,), in one ``functional_call`` + ``vmap`` forward pass (:func:`astroglia.mgd.batched.module_costs`);
+        the module's own parameters are not touched."""
+        self._check_rows("points", points)
         names, shapes = self._layout
         return module_costs(
             self.model,

@@ -268,23 +268,28 @@ class RhythmicSharingReservoir(BaseEstimator):
     # ------------------------------------------------------------------------------------------- helpers
     def _validate_params(self) -> None:
         n_ok = isinstance(self.n_nodes, (int, np.integer)) and self.n_nodes >= 1
-        check(n_ok, "n_nodes", self.n_nodes, "an integer >= 1")
-        check(0 < self.degree <= self.n_nodes, "degree", self.degree, "in (0, n_nodes]")
-        check(self.spectral_radius > 0, "spectral_radius", self.spectral_radius, "> 0")
-        check(self.sigma_in >= 0, "sigma_in", self.sigma_in, ">= 0")
+        check(n_ok, "n_nodes", self.n_nodes, "must be an integer >= 1")
+        check(0 < self.degree <= self.n_nodes, "degree", self.degree, "must be in (0, n_nodes]")
+        check(self.spectral_radius > 0, "spectral_radius", self.spectral_radius, "must be > 0")
+        check(self.sigma_in >= 0, "sigma_in", self.sigma_in, "must be >= 0")
         kind = self.input_weights
-        check(kind in ("block", "dense"), "input_weights", kind, "'block' or 'dense'")
-        check(0 <= self.leak < 1, "leak", self.leak, "in [0, 1)")
-        check(self.k_phi >= 0, "k_phi", self.k_phi, ">= 0")
-        check(self.omega_spread >= 0, "omega_spread", self.omega_spread, ">= 0")
-        check(0 <= self.m <= 1, "m", self.m, "in [0, 1]")
-        check(self.tau > 0, "tau", self.tau, "> 0")
-        check(isinstance(self.warmup, (int, np.integer)) and self.warmup >= 0, "warmup", self.warmup, ">= 0")
-        check(self.ridge >= 0, "ridge", self.ridge, ">= 0")
+        check(kind in ("block", "dense"), "input_weights", kind, "must be 'block' or 'dense'")
+        check(0 <= self.leak < 1, "leak", self.leak, "must be in [0, 1)")
+        check(self.k_phi >= 0, "k_phi", self.k_phi, "must be >= 0")
+        check(self.omega_spread >= 0, "omega_spread", self.omega_spread, "must be >= 0")
+        check(0 <= self.m <= 1, "m", self.m, "must be in [0, 1]")
+        check(self.tau > 0, "tau", self.tau, "must be > 0")
+        check(
+            isinstance(self.warmup, (int, np.integer)) and self.warmup >= 0,
+            "warmup",
+            self.warmup,
+            "must be >= 0",
+        )
+        check(self.ridge >= 0, "ridge", self.ridge, "must be >= 0")
         for name in ("bias", "omega0", "eps1", "eps2", "gamma"):
             value = getattr(self, name)
             ok = isinstance(value, (int, float, np.floating)) and math.isfinite(value)
-            check(ok, name, value, "a finite number")
+            check(ok, name, value, "must be a finite number")
 
     def params_(self) -> Params:
         """The dynamical parameters as a kernel :class:`~astroglia.rhythmic.kernel.Params`."""
@@ -341,7 +346,12 @@ class RhythmicSharingReservoir(BaseEstimator):
         self._validate_params()
         segs = _as_segments(X, "X")
         warm = self.warmup if warmup is None else warmup
-        check(isinstance(warm, (int, np.integer)) and warm >= 0, "warmup", warm, "a non-negative integer")
+        check(
+            isinstance(warm, (int, np.integer)) and warm >= 0,
+            "warmup",
+            warm,
+            "must be a non-negative integer",
+        )
         for k, s in enumerate(segs):
             if s.shape[0] < warm + 2:
                 raise DataError(
@@ -351,7 +361,12 @@ class RhythmicSharingReservoir(BaseEstimator):
                 )
         d = segs[0].shape[1]
         if self.input_weights == "block" and self.n_nodes < d:
-            check(False, "n_nodes", self.n_nodes, f">= the number of features ({d}) for block input weights")
+            check(
+                False,
+                "n_nodes",
+                self.n_nodes,
+                f"must be >= the number of features ({d}) for block input weights",
+            )
 
         if self.random_state is None:
             seed = int(np.random.SeedSequence().generate_state(1)[0])
@@ -420,7 +435,7 @@ class RhythmicSharingReservoir(BaseEstimator):
         """
         check_is_fitted(self)
         x = _as_series(X, "X", self.n_features_in_)
-        check(warmup >= 0, "warmup", warmup, ">= 0")
+        check(warmup >= 0, "warmup", warmup, "must be >= 0")
         if x.shape[0] <= warmup:
             raise DataError(
                 f"the series to sense has {x.shape[0]} time steps, not more than the sensing warm-up of "
@@ -473,16 +488,21 @@ class RhythmicSharingReservoir(BaseEstimator):
         """
         check_is_fitted(self)
         state = start.state if isinstance(start, SenseResult) else start
-        check(isinstance(n_steps, (int, np.integer)) and n_steps >= 1, "n_steps", n_steps, ">= 1")
+        check(isinstance(n_steps, (int, np.integer)) and n_steps >= 1, "n_steps", n_steps, "must be >= 1")
         protocols = ("evolve", "rotate", "direct", "frozen")
         check(protocol in protocols, "protocol", protocol, "one of " + ", ".join(protocols))
-        check(on_divergence in ("report", "raise"), "on_divergence", on_divergence, "'report' or 'raise'")
+        check(
+            on_divergence in ("report", "raise"),
+            "on_divergence",
+            on_divergence,
+            "must be 'report' or 'raise'",
+        )
         if protocol in ("rotate", "direct"):
             ok = target is not None and math.isfinite(target)
-            check(ok, "target", target, f"a finite angle in radians for protocol {protocol!r}")
+            check(ok, "target", target, f"must be a finite angle in radians for protocol {protocol!r}")
         rot = float(self.omega0 if rotation is None else rotation)
         if protocol == "rotate":
-            check(rot > 0, "rotation", rot, "> 0 for the 'rotate' protocol")
+            check(rot > 0, "rotation", rot, "must be > 0 for the 'rotate' protocol")
         phases = np.asarray(state.phases, dtype=np.float64)
         if protocol == "direct":
             _, mphase = order_parameter(phases)
