@@ -207,3 +207,11 @@ def test_batched_training_equals_step_by_step_training_and_resumes_bit_identical
 def test_batched_must_be_positive():
     with pytest.raises(ConfigError, match="batched"):
         RunControl(batched=0).validate()
+
+
+def test_cli_out_that_is_a_file_says_so(tmp_path, capsys):
+    out = tmp_path / "a-file"
+    out.write_text("keep me")
+    assert main(["mgd", "train", "--preset", "demo", "--out", str(out)]) == 2
+    assert "is an existing file, not a directory" in capsys.readouterr().err
+    assert out.read_text() == "keep me"

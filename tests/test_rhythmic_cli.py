@@ -65,3 +65,27 @@ def test_a_transient_longer_than_the_run_says_which_option_to_change(capsys):
     assert main(["rhythmic", "recall", "--transient", "6000"]) == 2
     err = capsys.readouterr().err
     assert "run_steps = 5000" in err and "6100" in err and "--transient" in err
+
+
+def test_demo_prints_the_rhythmic_headline_numbers():
+    from astroglia.cli.demo import _rhythmic_lines
+
+    recall = {
+        "0.18": {"regime": "irregular", "true_regime": "irregular", "period_error": None, "diverged": False},
+        "0.29": {
+            "regime": "limit_cycle",
+            "true_regime": "limit_cycle",
+            "period": 13.78,
+            "true_period": 13.22,
+            "period_error": 0.04,
+            "diverged": False,
+        },
+    }
+    train = {"switch_latency_steps": [76, None, 31, 58], "one_step_nrmse": [0.039, 0.035, 0.0347]}
+    lines = _rhythmic_lines({"train": train, "recall": recall})
+    assert lines == [
+        "Rhythmic Sharing: 3/4 regime switches sensed without labels (median latency 58 steps); "
+        "one-step NRMSE (x, y, z) 0.039, 0.035, 0.035",
+        "  recall at b = 0.18: irregular (true: irregular)",
+        "  recall at b = 0.29: limit_cycle (true: limit_cycle), period 13.78 time units (true 13.22)",
+    ]

@@ -22,6 +22,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from astroglia.errors import ConfigError
+
 _PACKAGES = ("astroglia", "numpy", "scipy", "torch", "numba", "matplotlib")
 
 
@@ -79,6 +81,8 @@ class RunDir:
         self, path: str | Path, *, config: dict[str, Any], seed: int, kind: str, resume: bool = False
     ) -> None:
         self.path = Path(path)
+        if self.path.exists() and not self.path.is_dir():
+            raise ConfigError(f"the run directory {self.path} is an existing file, not a directory")
         self.path.mkdir(parents=True, exist_ok=True)
         (self.path / "figures").mkdir(exist_ok=True)
         self.metrics_path = self.path / "metrics.jsonl"

@@ -38,6 +38,28 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_demo)
 
 
+def _rhythmic_lines(summary: dict) -> list[str]:
+    """The Rhythmic Sharing demo's headline numbers, one line each."""
+    train = summary["train"]
+    latencies = train["switch_latency_steps"]
+    sensed = [x for x in latencies if x is not None]
+    nrmse = ", ".join(f"{v:.3f}" for v in train["one_step_nrmse"])
+    lines = [
+        f"Rhythmic Sharing: {len(sensed)}/{len(latencies)} regime switches sensed without labels"
+        + (f" (median latency {sorted(sensed)[len(sensed) // 2]} steps)" if sensed else "")
+        + f"; one-step NRMSE (x, y, z) {nrmse}"
+    ]
+    for b, rec in summary["recall"].items():
+        period = ""
+        if rec["period_error"] is not None:
+            period = f", period {rec['period']:.2f} time units (true {rec['true_period']:.2f})"
+        lines.append(
+            f"  recall at b = {b}: {rec['regime']} (true: {rec['true_regime']}){period}"
+            + (" - diverged" if rec["diverged"] else "")
+        )
+    return lines
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """Run both parts; write the combined report."""
     layers = preset("demo")
@@ -63,6 +85,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         run.write_summary(rsummary)
         write_html_report(run.path / "report.html", "Rhythmic Sharing demo", rsections)
         sections = sections + rsections
+        lines += _rhythmic_lines(rsummary)
         lines.append(f"Rhythmic Sharing: report in {run.path / 'report.html'}")
     intro = Section(
         "What ran",
