@@ -26,7 +26,8 @@ parameters; the ``demo`` preset's network), one CPU thread per process:
 3. two-process speed-up: ``DistributedMGD.step(32)`` on 2 gloo workers (one thread each) against
    ``engine.step_batched(32)`` in one process.
 
-Run: ``python benchmarks/mgd_batched_speed.py [--quick] [--batches 1,32,64,128,256,1000] [--json out.json]``.
+Run: ``python benchmarks/mgd_batched_speed.py [--quick] [--batches 1,32,64,128,256,1000] [--json out.json]``;
+``--breakdown B`` instead prints where MGD batched's time goes at minibatch size B.
 Needs the benchmark extras (``make bench``: psutil samples the memory).
 """
 
@@ -120,10 +121,21 @@ def _speed_for_batch(b: int, rounds: int, min_round_s: float) -> dict[str, Any]:
         "MGD batched walsh": mgd(walsh, True),
         "MGD batched bfloat16": mgd(low, True),
     }
-    for fn in modes.values():  # warm-up
+    rates = _call_rates(modes, rounds, min_round_s)
+    row: dict[str, Any] = {"batch": b, "n_params": int(theta.numel())}
+    row.update({name: statistics.median(r) for name, r in rates.items()})
+    row["calls"] = {name: len(r) for name, r in rates.items()}
+    return row
+
+
+def _call_rates(modes: dict[str, Any], rounds: int, min_round_s: float) -> dict[str, list[float]]:
+    """Evaluations / call time of every call, per mode (each ``fn()`` returns its evaluation count).
+
+    The modes run in ``rounds`` interleaved rounds of ``min_round_s`` each, after one warm-up call; the
+    median over a mode's calls is what a burst of load on a shared machine (a few slow calls) does not move.
+    """
+    for fn in modes.values():
         fn()
-    # every call is timed on its own; a mode's rate is the median over its calls of evaluations / call time,
-    # which a burst of load on a shared machine (a few slow calls) does not move
     rates: dict[str, list[float]] = {name: [] for name in modes}
     for _ in range(rounds):
         for name, fn in modes.items():
@@ -132,10 +144,63 @@ def _speed_for_batch(b: int, rounds: int, min_round_s: float) -> dict[str, Any]:
                 start = time.perf_counter()
                 n = fn()
                 rates[name].append(n / (time.perf_counter() - start))
-    row: dict[str, Any] = {"batch": b, "n_params": int(theta.numel())}
-    row.update({name: statistics.median(r) for name, r in rates.items()})
-    row["calls"] = {name: len(r) for name, r in rates.items()}
-    return row
+    return rates
+
+
+def breakdown(b: int, rounds: int, min_round_s: float) -> list[dict[str, Any]]:
+    """Where MGD batched's time goes: the batched forward of the 33 points of an update, then one piece of
+    MGD's work added at a time, each mode timed as in :func:`speed`; printed as median microseconds per
+    update with the increment over the previous row."""
+    task = _task(b)
+    engine = _engine(task)
+    model = task.network().eval()
+    names, shapes = engine.objective._layout
+    x, y = task.tensors.x_train[:b], task.tensors.y_train[:b]
+    theta, code, amplitude = engine.theta.clone(), engine.code, engine.amplitude
+    indices = list(range(K))
+    fixed = torch.empty(K + 1, theta.numel())
+    fixed[0].copy_(theta)
+    code.perturbed_points(indices, theta, amplitude, fixed[1:])
+    stream = TensorBatches(task.tensors.x_train, task.tensors.y_train, b, seed=1)
+
+    def forward(points: torch.Tensor, batch) -> int:
+        module_costs(model, names, shapes, task.loss_fn, points, batch)
+        return K + 1
+
+    def written() -> torch.Tensor:  # the code writes theta + a s into the same buffer again
+        code.perturbed_points(indices, theta, amplitude, fixed[1:])
+        return fixed
+
+    def fresh() -> torch.Tensor:  # ... into a buffer allocated for this call
+        points = torch.empty(K + 1, theta.numel())
+        points[0].copy_(theta)
+        code.perturbed_points(indices, theta, amplitude, points[1:])
+        return points
+
+    def mgd() -> int:
+        before = engine.counters.evaluations
+        engine.step_batched(K)
+        return engine.counters.evaluations - before
+
+    modes = {
+        "batched forward of 33 cached points": lambda: forward(fixed, (x, y)),
+        "+ the code writes the points": lambda: forward(written(), (x, y)),
+        "+ into a new buffer": lambda: forward(fresh(), (x, y)),
+        "+ a new minibatch": lambda: forward(fresh(), stream.next()[0]),
+        "MGD batched (the engine)": mgd,
+    }
+    rates = _call_rates(modes, rounds, min_round_s)
+    rows, previous = [], None
+    print(f"\nB = {b}: microseconds per update of K = {K} (median over the calls), one thread")
+    print("| step | us per update | added |")
+    print("|---|---|---|")
+    for name, r in rates.items():
+        us = (K + 1) / statistics.median(r) * 1e6
+        added = "" if previous is None else f"+{us - previous:.0f}"
+        print(f"| {name} | {us:.0f} | {added} |")
+        rows.append({"mode": name, "us_per_update": us})
+        previous = us
+    return rows
 
 
 def speed(batch_sizes: list[int], rounds: int, min_round_s: float) -> list[dict[str, Any]]:
@@ -299,6 +364,13 @@ def main() -> None:
     )
     parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds per batch size")
     parser.add_argument("--round-s", type=float, default=1.0, help="seconds per mode and round")
+    parser.add_argument(
+        "--breakdown",
+        type=int,
+        default=None,
+        metavar="B",
+        help="only print where MGD batched's time goes at minibatch size B (see breakdown())",
+    )
     parser.add_argument("--rss-child", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--rss-steps", type=int, default=200, help=argparse.SUPPRESS)
     parser.add_argument("--batch", type=int, default=256, help=argparse.SUPPRESS)
@@ -310,6 +382,11 @@ def main() -> None:
         raise SystemExit("this benchmark needs psutil: run `make bench` (the benchmark extras)") from None
     if args.rss_child:
         print(json.dumps(rss_child(args.rss_child, args.rss_steps, args.batch)))
+        return
+    if args.breakdown is not None:
+        rows = breakdown(args.breakdown, args.rounds, args.round_s)
+        if args.json:
+            args.json.write_text(json.dumps(rows, indent=2))
         return
     quick = args.quick
     results = {
