@@ -97,7 +97,10 @@ def _check_index(index: int) -> int:
 
 def _check_indices(indices: list[int] | range | np.ndarray) -> np.ndarray:
     """The pattern indices as an int64 array of shape (K,), K >= 1, all >= 0."""
-    idx = np.asarray(indices, dtype=np.int64).reshape(-1)
+    if isinstance(indices, range):  # the engine's common case, without iterating in Python
+        idx = np.arange(indices.start, indices.stop, indices.step, dtype=np.int64)
+    else:
+        idx = np.asarray(indices, dtype=np.int64).reshape(-1)
     if idx.size == 0:
         raise ValueError("need at least one pattern index")
     if int(idx.min()) < 0:
@@ -302,7 +305,7 @@ class RandomCode(PerturbationCode):
         """As :meth:`PerturbationCode.perturbed_points`; on the CPU in float32/float64 the points are written
         from the stream's bits by a compiled kernel (:mod:`astroglia.mgd._compiled`), with the same values
         and without building the patterns (returns None)."""
-        if not _compiled_applies(base, out):
+        if not _compiled_applies(out, base):
             return super().perturbed_points(indices, base, amplitude, out)
         a = _NUMPY_DTYPES[out.dtype](amplitude)
         _kernels().perturbed_points(self._words(indices, compiled=True), base.numpy(), a, out.numpy())
@@ -337,13 +340,13 @@ def _kernels() -> ModuleType:
     return _compiled
 
 
-def _compiled_applies(*tensors: torch.Tensor) -> bool:
-    """Whether the compiled random-code kernels can work on these tensors in place: CPU, float32 or float64
-    (one dtype), contiguous."""
-    dtype = tensors[0].dtype
-    return dtype in _NUMPY_DTYPES and all(
-        t.device.type == "cpu" and t.dtype == dtype and t.is_contiguous() for t in tensors
-    )
+def _compiled_applies(out: torch.Tensor, base: torch.Tensor | None = None) -> bool:
+    """Whether the compiled random-code kernels can work on ``out`` (and ``base``) in place: CPU, float32 or
+    float64 (one dtype), contiguous."""
+    ok = out.device.type == "cpu" and out.dtype in _NUMPY_DTYPES and out.is_contiguous()
+    if base is None or not ok:
+        return ok
+    return base.device.type == "cpu" and base.dtype == out.dtype and base.is_contiguous()
 
 
 class GaussianCode(PerturbationCode):

@@ -45,7 +45,7 @@ Non-idealities (:mod:`astroglia.mgd.nonideal`) enter through three hooks: the pe
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -239,11 +239,11 @@ class MGDEngine:
             return math.ceil(k * cfg.tau_p / cfg.dt - _EPS)
         return k
 
-    def _pattern_indices(self, n: int, m: int) -> list[int]:
+    def _pattern_indices(self, n: int, m: int) -> Sequence[int]:
         """``[_pattern_index_at(n + i) for i in range(m)]``, without a call per step in the common cases."""
         if not self.analog and not isinstance(self.code, SinusoidCode):
             tau_p = self.config.tau_p
-            return list(range(n, n + m)) if tau_p == 1 else [(n + i) // tau_p for i in range(m)]
+            return range(n, n + m) if tau_p == 1 else [(n + i) // tau_p for i in range(m)]
         return [self._pattern_index_at(n + i) for i in range(m)]
 
     def _current_perturbation(self, n: int) -> torch.Tensor:
@@ -513,7 +513,7 @@ class MGDEngine:
         return results
 
     def _tell_run(
-        self, indices: list[int], perts: torch.Tensor | None, values: list[float]
+        self, indices: Sequence[int], perts: torch.Tensor | None, values: list[float]
     ) -> list[StepResult]:
         """Complete the first ``len(values)`` steps of a digital-mode run whose request for the first step was
         asked (and its baseline told), without building a request per step.
