@@ -215,3 +215,12 @@ def test_cli_out_that_is_a_file_says_so(tmp_path, capsys):
     assert main(["mgd", "train", "--preset", "demo", "--out", str(out)]) == 2
     assert "is an existing file, not a directory" in capsys.readouterr().err
     assert out.read_text() == "keep me"
+
+
+def test_boolean_options_have_a_no_form():
+    from astroglia.cli import build_parser
+
+    parser = build_parser()
+    assert parser.parse_args(["mgd", "train", "--no-progress"]).progress is False
+    assert parser.parse_args(["mgd", "train", "--progress", "true"]).progress is True
+    assert parser.parse_args(["mgd", "train"]).progress is None  # unset: the preset or file decides

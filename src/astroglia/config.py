@@ -86,6 +86,8 @@ def add_options(
             group.add_argument(
                 flag, dest=f.name, type=_parse_bool, default=None, metavar="BOOL", help=help_text
             )
+            no_flag = "--no-" + f.name.replace("_", "-")
+            group.add_argument(no_flag, dest=f.name, action="store_const", const=False, help=f"{flag} false")
         elif base in (int, float, str):
             kind = _parse_optional(base) if optional else base
             choices = f.metadata.get("choices")
