@@ -371,6 +371,9 @@ def main() -> None:
         metavar="B",
         help="only print where MGD batched's time goes at minibatch size B (see breakdown())",
     )
+    parser.add_argument(
+        "--speed-only", action="store_true", help="only the speed table (no memory, no two processes)"
+    )
     parser.add_argument("--rss-child", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--rss-steps", type=int, default=200, help=argparse.SUPPRESS)
     parser.add_argument("--batch", type=int, default=256, help=argparse.SUPPRESS)
@@ -397,10 +400,11 @@ def main() -> None:
             1 if quick else args.rounds,
             0.2 if quick else args.round_s,
         ),
-        "rss": peak_rss(5 if quick else 200, 256),
     }
-    with tempfile.TemporaryDirectory() as tmp:
-        results["two_process"] = two_process(3 if quick else 100, 1000, Path(tmp))
+    if not args.speed_only:
+        results["rss"] = peak_rss(5 if quick else 200, 256)
+        with tempfile.TemporaryDirectory() as tmp:
+            results["two_process"] = two_process(3 if quick else 100, 1000, Path(tmp))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
 
