@@ -98,6 +98,8 @@ def _check_index(index: int) -> int:
 def _check_indices(indices: list[int] | range | np.ndarray) -> np.ndarray:
     """The pattern indices as an int64 array of shape (K,), K >= 1, all >= 0."""
     if isinstance(indices, range):  # the engine's common case, without iterating in Python
+        if len(indices) and min(indices[0], indices[-1]) >= 0:
+            return np.arange(indices.start, indices.stop, indices.step, dtype=np.int64)
         idx = np.arange(indices.start, indices.stop, indices.step, dtype=np.int64)
     else:
         idx = np.asarray(indices, dtype=np.int64).reshape(-1)

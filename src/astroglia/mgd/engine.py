@@ -100,7 +100,7 @@ BatchEvaluator = Callable[[torch.Tensor, Any, torch.Tensor, bool], tuple[float |
 """``evaluate(theta (P,), batch, perturbations (K, P), need_baseline) -> (baseline or None, costs (K,))``."""
 
 
-@dataclass
+@dataclass(slots=True)
 class StepResult:
     """What one step measured: perturbed cost C, baseline C0 and C_tilde (after clipping)."""
 
@@ -472,8 +472,8 @@ class MGDEngine:
                 self._perturbation = None  # ask() regenerates the pattern if a request needs it
                 first = self.ask()  # presents the input when due
                 need_baseline = first.kind == "baseline"
-                measured = costs_at(stack if need_baseline else stack[1:], first.batch)
-                baseline = float(measured[0]) if need_baseline else None
+                measured = costs_at(stack if need_baseline else stack[1:], first.batch).tolist()
+                baseline = measured[0] if need_baseline else None
                 costs = measured[1:] if need_baseline else measured
             else:  # perturbations: zero row 0, then a s scaled by the simulated gains
                 stack[0].zero_()
@@ -487,7 +487,7 @@ class MGDEngine:
                     baseline, costs = self._evaluate_batch(theta, first.batch, applied, need_baseline)
                 else:
                     baseline, costs = evaluate(theta, first.batch, applied[1:], need_baseline)
-            values = torch.as_tensor(costs).reshape(-1).tolist()
+            values = costs if isinstance(costs, list) else torch.as_tensor(costs).reshape(-1).tolist()
             if len(values) != m:  # nothing is recorded: the step's first request stays pending
                 raise ValueError(
                     f"the batch evaluator returned {len(values)} costs for {m} perturbations; nothing was "
