@@ -284,6 +284,10 @@ class MGDEngine:
         untouched), so a caller may re-measure, or stop. Simulated measurement
         noise (``NonIdealConfig.cost_noise``) is added here, seeded by the step.
         """
+        return self._tell(value)
+
+    def _tell(self, value: float) -> StepResult | None:
+        """:meth:`tell` without its ``no_grad`` context (for callers that are already inside one)."""
         if self._pending is None:
             raise RuntimeError("tell() called without a pending request; call ask() first")
         request = self._pending
@@ -494,7 +498,7 @@ class MGDEngine:
                     f"recorded, the request of step {n} is pending ({_WAY_OUT})"
                 )
             if need_baseline:
-                self.tell(baseline)
+                self._tell(baseline)
             finite = m if all(map(math.isfinite, values)) else [math.isfinite(v) for v in values].index(False)
             if m > 1 and not self.analog:
                 results.extend(self._tell_run(indices, perts, values[:finite]))
@@ -506,7 +510,7 @@ class MGDEngine:
                 self._perturbation = None if perts is None else perts[i] if i < m - 1 else perts[i].clone()
                 self._pattern_index = indices[i]
                 self.ask()
-                results.append(self.tell(values[i]))
+                results.append(self._tell(values[i]))
             if start == m:
                 self._perturbation = None if perts is None else perts[m - 1].clone()
                 self._pattern_index = indices[m - 1]
