@@ -16,8 +16,9 @@ parameters; the ``demo`` preset's network), one CPU thread per process:
    - ``bare sequential forward``: 32 plain ``loss_fn(model(x), y)`` calls (for reference);
    - ``MGD batched walsh``: as MGD batched with Walsh codes;
    - ``MGD batched bfloat16``: as MGD batched with the forward pass in bfloat16.
-   The modes run in interleaved rounds; every call is timed on its own and a mode's rate is the median over
-   all its calls of evaluations / call time (robust to bursts of load on a shared machine); the table ends
+   The modes are interleaved in blocks of a few calls (the order rotating), every call is timed on its own,
+   and a mode's rate is the median over its calls of evaluations / call time (robust to the drift and the
+   bursts of load of a shared machine, see ``_call_rates``); the table ends
    with the ratios of MGD batched to both bare batched forwards, to MGD sequential and to the bare sequential
    forward.
 2. peak RSS (``ru_maxrss``) of MGD training (sequential ``engine.step()``, and batched K = 32) against
@@ -128,22 +129,36 @@ def _speed_for_batch(b: int, rounds: int, min_round_s: float) -> dict[str, Any]:
     return row
 
 
-def _call_rates(modes: dict[str, Any], rounds: int, min_round_s: float) -> dict[str, list[float]]:
-    """Evaluations / call time of every call, per mode (each ``fn()`` returns its evaluation count).
+_BLOCK = 5
+"""Calls of one mode in a row within a cycle of :func:`_call_rates`; the first is not recorded."""
 
-    The modes run in ``rounds`` interleaved rounds of ``min_round_s`` each, after one warm-up call; the
-    median over a mode's calls is what a burst of load on a shared machine (a few slow calls) does not move.
+
+def _call_rates(modes: dict[str, Any], rounds: int, min_round_s: float) -> dict[str, list[float]]:
+    """Evaluations / call time of every recorded call, per mode (each ``fn()`` returns its evaluation count).
+
+    The modes are interleaved in short blocks: a cycle runs every mode for ``_BLOCK`` calls in a row (the
+    order of the modes rotating from one cycle to the next) and records all of them but the first, which
+    finds the caches filled by the previous mode, so each recorded call is a call of a loop running that mode
+    alone. Cycles run for ``rounds * min_round_s`` seconds per mode in all. The speed of a shared virtual
+    machine drifts by 10-30 % over seconds; blocks of a few milliseconds put every mode under the same
+    drift, so the ratios of the medians do not move with it, and the median over a mode's calls is what a
+    burst of load (a few slow calls) does not move.
     """
     for fn in modes.values():
         fn()
     rates: dict[str, list[float]] = {name: [] for name in modes}
-    for _ in range(rounds):
-        for name, fn in modes.items():
-            round_start = time.perf_counter()
-            while time.perf_counter() - round_start < min_round_s:
+    items = list(modes.items())
+    deadline = time.perf_counter() + rounds * min_round_s * len(items)
+    cycle = 0
+    while time.perf_counter() < deadline or cycle == 0:
+        shift = cycle % len(items)
+        for name, fn in items[shift:] + items[:shift]:
+            fn()
+            for _ in range(_BLOCK - 1):
                 start = time.perf_counter()
                 n = fn()
                 rates[name].append(n / (time.perf_counter() - start))
+        cycle += 1
     return rates
 
 
@@ -204,7 +219,7 @@ def breakdown(b: int, rounds: int, min_round_s: float) -> list[dict[str, Any]]:
 
 
 def speed(batch_sizes: list[int], rounds: int, min_round_s: float) -> list[dict[str, Any]]:
-    """Evaluations/s per mode and batch size (median of interleaved rounds), printed as one table."""
+    """Evaluations/s per mode and batch size (medians over interleaved calls), printed as one table."""
     out = []
     for b in batch_sizes:
         row = _speed_for_batch(b, rounds, min_round_s)
@@ -212,7 +227,8 @@ def speed(batch_sizes: list[int], rounds: int, min_round_s: float) -> list[dict[
         print(f"B={b}: " + ", ".join(f"{k} {v:,.0f}/s" for k, v in row.items() if isinstance(v, float)))
     modes = ["bare batched forward", "bare batched forward + minibatch", "MGD batched", "MGD batched walsh"]
     modes += ["MGD batched bfloat16", "MGD sequential", "bare sequential forward"]
-    print(f"\nevaluations/s, K = {K}, median over the calls of {rounds} interleaved rounds, one thread")
+    per_mode = f"{rounds} x {min_round_s} s per mode"
+    print(f"\nevaluations/s, K = {K}, median over interleaved calls ({per_mode}), one thread")
     header = ["B", *modes, "MGD batched / bare batched", "MGD batched / bare batched + minibatch"]
     header += ["MGD batched / MGD sequential", "MGD batched / bare sequential"]
     print("| " + " | ".join(header) + " |")
@@ -362,7 +378,9 @@ def main() -> None:
         default="1,32,64,128,256,1000",
         help="comma-separated minibatch sizes B of the speed table",
     )
-    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds per batch size")
+    parser.add_argument(
+        "--rounds", type=int, default=5, help="seconds per mode and batch size, in units of --round-s"
+    )
     parser.add_argument("--round-s", type=float, default=1.0, help="seconds per mode and round")
     parser.add_argument(
         "--breakdown",
