@@ -381,7 +381,7 @@ def main() -> None:
     parser.add_argument(
         "--rounds", type=int, default=5, help="seconds per mode and batch size, in units of --round-s"
     )
-    parser.add_argument("--round-s", type=float, default=1.0, help="seconds per mode and round")
+    parser.add_argument("--round-s", type=float, default=1.0, help="the unit of --rounds, in seconds")
     parser.add_argument(
         "--breakdown",
         type=int,
