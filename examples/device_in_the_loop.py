@@ -32,7 +32,7 @@ import numpy as np
 from astroglia.datasets import load_dataset
 from astroglia.datasets.stream import BatchStream
 from astroglia.mgd import MGDConfig
-from astroglia.mgd.blackbox import BlackBoxMGD, FailurePolicy
+from astroglia.mgd.blackbox import BlackBoxMGD, FailurePolicy, MeasurementFailed
 
 HIDDEN = 16
 N_IN = 49
@@ -258,6 +258,12 @@ def main() -> None:
     parser.add_argument("--retries", type=int, default=1, help="retries of a failed measurement")
     parser.add_argument("--timeout-s", type=float, default=0.1, help="measurement timeout, seconds")
     args = parser.parse_args()
+    if not 0 <= args.fail_rate < 1:
+        parser.error(f"--fail-rate {args.fail_rate}: must be in [0, 1) (at 1 no measurement ever succeeds)")
+    if not args.timeout_s > 0:
+        parser.error(f"--timeout-s {args.timeout_s}: must be > 0")
+    if args.steps < 1 or args.retries < 0:
+        parser.error("--steps must be >= 1 and --retries >= 0")
 
     logging.getLogger("astroglia.mgd.blackbox").setLevel(logging.ERROR)  # summarised below instead
     local = Device()
@@ -267,6 +273,8 @@ def main() -> None:
     remote = RemoteDevice(args.fail_rate, hang_s=3 * args.timeout_s, seed=args.seed, timeout_s=args.timeout_s)
     try:
         out = train(remote, remote.accuracy, args.steps, seed=args.seed, policy=policy)
+    except MeasurementFailed as exc:  # e.g. max_consecutive_failures in a row
+        parser.exit(1, f"device process: training stopped: {exc}\n")
     finally:
         remote.close()
     print(f"device process: test accuracy {out.accuracy:.4f}  ({out.evaluations} evals, {out.wall_s:.1f} s)")

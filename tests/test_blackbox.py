@@ -159,6 +159,60 @@ def test_bad_policy_is_rejected():
         BlackBoxMGD(np.zeros(3), CFG, policy=FailurePolicy(retries=-1))
 
 
+def test_a_device_that_keeps_failing_stops_the_run_with_its_state():
+    """max_consecutive_failures failures in a row stop even a skip policy (a dead device or a buggy
+    callable), keeping the state after the last step that completed."""
+    fn, _ = _quadratic()
+    calls = {"n": 0}
+
+    def dies_after_10(theta, batch):
+        calls["n"] += 1
+        if calls["n"] > 10:
+            raise ConnectionError("device gone")
+        return fn(theta, batch)
+
+    policy = FailurePolicy(retries=1, on_failure="skip", max_consecutive_failures=7)
+    d = BlackBoxMGD(np.zeros(12), CFG, policy=policy)
+    with pytest.raises(MeasurementFailed, match="max_consecutive_failures = 7") as info:
+        d.run(dies_after_10, 100)
+    assert len(d.failures) == 7 and [f.action for f in d.failures][-1] == "stop"
+    assert calls["n"] == 17
+    steps = info.value.state["engine"]["counters"]["steps"]
+    assert steps == d.engine.counters.steps < 100
+    # a callable with the wrong signature fails every call: the default limit (50) stops it
+    with pytest.raises(MeasurementFailed, match="take \\(point, batch\\)"):
+        BlackBoxMGD(np.zeros(12), CFG).run(lambda theta: 0.0, 1000)
+
+
+def test_success_resets_the_count_of_failures_in_a_row():
+    fn, _ = _quadratic()
+    flaky, _ = _flaky(fn, set(range(1, 200, 2)))  # every other call fails
+    d = BlackBoxMGD(np.zeros(12), CFG, policy=FailurePolicy(retries=1, max_consecutive_failures=2))
+    d.run(flaky, 40)
+    assert d.engine.counters.steps == 40 and {f.action for f in d.failures} == {"retry"}
+
+
+@pytest.mark.parametrize("bad", [None, "1.0", np.zeros(3), True])
+def test_a_measurement_that_is_not_a_number_is_a_type_error_not_a_failure(bad):
+    d = BlackBoxMGD(np.zeros(12), CFG)
+    with pytest.raises(TypeError, match="measurement must return"):
+        d.run(lambda theta, batch: bad, 5)
+    assert d.failures == [] and d.engine.counters.steps == 0
+    fn, _ = _quadratic()
+    req = d.ask()  # the request is still pending, and a number completes it
+    assert req.kind == "baseline" and d.tell(np.float32(fn(req.point, None))) is None
+
+
+def test_run_and_policy_reject_bad_numbers():
+    d = BlackBoxMGD(np.zeros(3), CFG)
+    with pytest.raises(ConfigError, match="n_steps"):
+        d.run(lambda theta, batch: 0.0, -1)
+    with pytest.raises(ConfigError, match="integer"):
+        BlackBoxMGD(np.zeros(3), CFG, policy=FailurePolicy(retries=1.5))
+    with pytest.raises(ConfigError, match="max_consecutive_failures"):
+        BlackBoxMGD(np.zeros(3), CFG, policy=FailurePolicy(max_consecutive_failures=0))
+
+
 # -- the example: a device in another process ---------------------------------------------------------
 
 

@@ -232,3 +232,59 @@ def test_delta_theta_and_clip_are_read_from_the_groups_every_step():
     # evaluations: baseline, perturbed (step 1), baseline, perturbed (step 2); theta stays 0 (lr 0)
     assert seen[1].norm().item() == pytest.approx(0.1) and seen[3].norm().item() == pytest.approx(0.4)
     assert opt.engine.config.clip == 1e-3
+
+
+def test_frozen_parameters_are_left_alone_and_not_counted():
+    m = _model()
+    m[0].requires_grad_(False)
+    frozen = [p.detach().clone() for p in m[0].parameters()]
+    opt = MGD(m.parameters(), lr=1.0, perturbations=4)
+    assert opt.engine.n_params == sum(p.numel() for p in m[2].parameters())  # 27, not 115
+    x, y = _data()
+    before = [p.detach().clone() for p in m[2].parameters()]
+    for _ in range(3):
+        opt.step(lambda: F.cross_entropy(m(x), y))
+    assert all(torch.equal(a, b) for a, b in zip(frozen, m[0].parameters(), strict=True))
+    assert not all(torch.equal(a, b) for a, b in zip(before, m[2].parameters(), strict=True))
+    # and it equals MGD over the trainable parameters alone
+    ref_model = _model()
+    ref = MGD(ref_model[2].parameters(), lr=1.0, perturbations=4)
+    for _ in range(3):
+        ref.step(lambda: F.cross_entropy(ref_model(x), y))
+    torch.testing.assert_close(_flat(ref_model), _flat(m), rtol=0, atol=0)
+    with pytest.raises(ValueError, match="no parameter to train"):
+        MGD(m[0].parameters())
+
+
+def test_add_param_group_after_construction_is_refused_and_changes_nothing():
+    m = _model()
+    opt = MGD(m[0].parameters())
+    with pytest.raises(ValueError, match="cannot take a param group after construction"):
+        opt.add_param_group({"params": m[2].parameters()})
+    assert len(opt.param_groups) == 1
+    x, y = _data()
+    opt.step(lambda: F.cross_entropy(m(x), y))
+
+
+@pytest.mark.parametrize(
+    ("loss", "error", "match"),
+    [(torch.zeros(3), ValueError, "scalar loss"), ("1.0", TypeError, "str"), (None, TypeError, "NoneType")],
+)
+def test_a_closure_that_does_not_return_a_scalar_is_refused(loss, error, match):
+    m = _model()
+    opt = MGD(m.parameters())
+    before = _flat(m)
+    with pytest.raises(error, match=match):
+        opt.step(lambda: loss)
+    assert torch.equal(before, _flat(m)) and opt.counters.steps == 0
+
+
+def test_counters_stay_the_same_object_through_a_rolled_back_step():
+    m = _model()
+    opt = MGD(m.parameters())
+    counters = opt.counters
+    x, y = _data()
+    opt.step(lambda: F.cross_entropy(m(x), y))
+    with pytest.raises(NonFiniteCostError):
+        opt.step(lambda: torch.tensor(float("nan")))
+    assert opt.counters is counters and counters.steps == 1

@@ -21,6 +21,12 @@ Measurements fail: they raise, time out or return NaN/inf. A :class:`FailurePoli
   last completed step (written to ``checkpoint_path`` when given, and returned by :meth:`state_dict`), from
   which a new driver resumes with :meth:`load_state_dict`.
 
+A device that fails ``max_consecutive_failures`` measurements in a row (default 50, retries included) is not
+being trained, whatever the cause (a dead link, or a bug such as a callable with the wrong signature): the
+driver then stops as with ``"stop"``, whatever ``on_failure`` says. A measurement that returns something
+other than a number (None, a string, a non-scalar array) is a programming error, not a device failure: it
+raises TypeError at once and the request stays pending.
+
 Every failure, whatever the action, is appended to :attr:`BlackBoxMGD.failures` (a :class:`Failure` record:
 step, kind, attempt, reason, detail, action) and logged to the ``astroglia.mgd.blackbox`` logger.
 """
@@ -30,6 +36,7 @@ from __future__ import annotations
 import concurrent.futures
 import logging
 import math
+import numbers
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -75,15 +82,26 @@ class FailurePolicy:
             limit). The call runs in a worker thread that cannot be killed: a timed-out call is abandoned and
             its result ignored. A device in another process can be cut off for real (see
             ``examples/device_in_the_loop.py``).
+        max_consecutive_failures: stop (as ``on_failure="stop"``) after this many failed measurements in a
+            row, retries included (None: never).
     """
 
     retries: int = 0
     on_failure: str = "skip"
     timeout_s: float | None = None
+    max_consecutive_failures: int | None = 50
 
     def validate(self) -> None:
         """Raise ConfigError naming the first invalid field."""
-        check(isinstance(self.retries, int) and self.retries >= 0, "retries", self.retries, "must be >= 0")
+        retries = self.retries
+        integer = isinstance(retries, int) and not isinstance(retries, bool)
+        check(integer and retries >= 0, "retries", retries, "must be an integer >= 0")
+        limit = self.max_consecutive_failures
+        if limit is not None:
+            integer = isinstance(limit, int) and not isinstance(limit, bool)
+            check(
+                integer and limit >= 1, "max_consecutive_failures", limit, "must be an integer >= 1, or None"
+            )
         check(self.on_failure in ("skip", "stop"), "on_failure", self.on_failure, "skip or stop")
         if self.timeout_s is not None:
             check(
@@ -165,6 +183,7 @@ class BlackBoxMGD:
         self.failures: list[Failure] = []
         self.checkpoint_path = Path(checkpoint_path) if checkpoint_path is not None else None
         self._pending: _Pending | None = None
+        self._failures_in_a_row = 0
         self._last_state: dict[str, Any] = self.engine.state_dict()
         self._executor: concurrent.futures.ThreadPoolExecutor | None = None
 
@@ -187,6 +206,7 @@ class BlackBoxMGD:
         self.engine.load_state_dict(state["engine"])
         self.failures = [Failure(**f) for f in state["failures"]]
         self._pending = None
+        self._failures_in_a_row = 0
         self._last_state = self.engine.state_dict()
 
     # -- ask/tell --------------------------------------------------------------------------------------
@@ -207,7 +227,7 @@ class BlackBoxMGD:
         """
         if self._pending is None:
             raise RuntimeError("tell() called without a pending request; call ask() first")
-        value = float(value)
+        value = _as_cost(value)
         if not math.isfinite(value):
             return self.tell_failure("non-finite", f"measured {value}")
         try:
@@ -215,6 +235,7 @@ class BlackBoxMGD:
         except NonFiniteCostError as exc:  # a non-ideality made it non-finite
             return self.tell_failure("non-finite", str(exc))
         self._pending = None
+        self._failures_in_a_row = 0
         if result is not None:
             self._last_state = self.engine.state_dict()
         return result
@@ -230,7 +251,12 @@ class BlackBoxMGD:
         if reason not in REASONS:
             raise ValueError(f"reason must be one of {', '.join(REASONS)}, got {reason!r}")
         req = self._pending.request
-        if req.attempt < self.policy.retries:
+        self._failures_in_a_row += 1
+        limit = self.policy.max_consecutive_failures
+        given_up = limit is not None and self._failures_in_a_row >= limit
+        if given_up:
+            action = "stop"
+        elif req.attempt < self.policy.retries:
             action = "retry"
         else:
             action = self.policy.on_failure
@@ -262,25 +288,30 @@ class BlackBoxMGD:
             tmp.replace(self.checkpoint_path)
             where = str(self.checkpoint_path)
         steps = state["engine"]["counters"]["steps"]
+        why = f"after {req.attempt + 1} attempt(s)"
+        if given_up:
+            why = (
+                f"and so did the {limit - 1} before it (policy.max_consecutive_failures = {limit}: is the "
+                "device answering, and does the measurement function take (point, batch)?)"
+            )
         raise MeasurementFailed(
-            f"the {req.kind} measurement at step {req.step} failed ({reason}: {detail}) after "
-            f"{req.attempt + 1} attempt(s); stopped with the state after step {steps}, checkpoint {where}. "
-            "Resume with load_state_dict.",
+            f"the {req.kind} measurement at step {req.step} failed ({reason}: {detail}) {why}; stopped "
+            f"with the state after step {steps}, checkpoint {where}. Resume with load_state_dict.",
             state,
             list(self.failures),
         )
 
     # -- the callable path -----------------------------------------------------------------------------
 
-    def _call(self, fn: Callable[[Any, Any], float], request: Request) -> float:
+    def _call(self, fn: Callable[[Any, Any], float], request: Request) -> Any:
         timeout = self.policy.timeout_s
         if timeout is None:
-            return float(fn(request.point, request.batch))
+            return fn(request.point, request.batch)
         if self._executor is None:
             self._executor = concurrent.futures.ThreadPoolExecutor(max_workers=1)
         future = self._executor.submit(fn, request.point, request.batch)
         try:
-            return float(future.result(timeout=timeout))
+            return future.result(timeout=timeout)
         except concurrent.futures.TimeoutError:
             # abandon the stuck worker: the next call gets a fresh thread
             self._executor.shutdown(wait=False, cancel_futures=True)
@@ -297,7 +328,15 @@ class BlackBoxMGD:
 
         Returns:
             The StepResults of the measured (not skipped) steps.
+
+        Raises:
+            ConfigError: ``n_steps`` is not an integer >= 0.
+            TypeError: ``fn`` returned something other than a number (the request stays pending).
+            MeasurementFailed: the policy stopped (``on_failure="stop"``, or
+                ``max_consecutive_failures`` failures in a row).
         """
+        integer = isinstance(n_steps, int) and not isinstance(n_steps, bool)
+        check(integer and n_steps >= 0, "n_steps", n_steps, "must be an integer >= 0")
         results: list[StepResult] = []
         target = self.engine.counters.steps + n_steps
         try:
@@ -321,6 +360,19 @@ class BlackBoxMGD:
                 self._executor.shutdown(wait=False, cancel_futures=True)
                 self._executor = None
         return results
+
+
+def _as_cost(value: Any) -> float:
+    """A measured value as a float: a real number, or a tensor or array with one element; TypeError else."""
+    if isinstance(value, (torch.Tensor, np.ndarray)):
+        n = value.size if isinstance(value, np.ndarray) else value.numel()
+        if n == 1:
+            return float(value.reshape(()))
+        shape = tuple(value.shape)
+        raise TypeError(f"a measurement must return one scalar cost, got an array of shape {shape}")
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"a measurement must return the cost as a real number, not {type(value).__name__}")
+    return float(value)
 
 
 def _no_callable(theta: Any, batch: Any) -> float:

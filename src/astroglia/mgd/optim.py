@@ -58,8 +58,9 @@ so a resumed run continues bit-identically.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, replace
+from dataclasses import asdict, fields, replace
 from typing import Any
 
 import torch
@@ -118,8 +119,18 @@ class _ParameterObjective:
 
     def cost(self, theta: torch.Tensor, batch: Any, perturbation: torch.Tensor | None = None) -> float:
         self.set_parameters(theta if perturbation is None else theta + perturbation)
-        self.last_loss = batch()
-        return float(self.last_loss)
+        loss = batch()
+        self.last_loss = loss
+        if isinstance(loss, torch.Tensor):
+            if loss.numel() != 1:
+                raise ValueError(
+                    f"the closure must return a scalar loss, got a tensor of shape {tuple(loss.shape)} "
+                    "(reduce it, e.g. with .mean())"
+                )
+        elif isinstance(loss, bool) or not isinstance(loss, numbers.Real):
+            kind = type(loss).__name__
+            raise TypeError(f"the closure must return the loss (a scalar tensor or a real), not {kind}")
+        return float(loss)
 
 
 class _OptimizerEngine(MGDEngine):
@@ -142,7 +153,11 @@ class MGD(torch.optim.Optimizer):
     r"""Multiplexed Gradient Descent (specs/mgd.md) as a ``torch.optim.Optimizer``; see the module docstring.
 
     Args:
-        params: parameters or param-group dicts (one device and one floating dtype for all).
+        params: parameters or param-group dicts (one device and one floating dtype for all). Parameters
+            with ``requires_grad=False`` at construction are left alone: not perturbed, not updated and not
+            counted in P (as :class:`~astroglia.mgd.objective.ModuleObjective` does, and as torch's
+            optimisers skip parameters without a gradient). The set of trained parameters, hence P, is fixed
+            at construction; :meth:`add_param_group` afterwards raises.
         lr: learning rate :math:`\eta` (per group).
         delta_theta: perturbation size: the L2 norm :math:`\Delta\theta` of the whole perturbation vector
             (``amplitude="total"``, the paper's convention, each parameter moved by
@@ -227,7 +242,12 @@ class MGD(torch.optim.Optimizer):
         super().__init__(params, defaults)
         self.write_grad = bool(write_grad)
         self.grad_scale = grad_scale
-        params_all = [p for g in self.param_groups for p in g["params"]]
+        params_all = [p for g in self.param_groups for p in g["params"] if p.requires_grad]
+        if not params_all:
+            raise ValueError(
+                "MGD got no parameter to train: every parameter given has requires_grad=False "
+                "(or none was given)"
+            )
         devices = {p.device for p in params_all}
         dtypes = {p.dtype for p in params_all}
         if len(devices) > 1 or len(dtypes) > 1:
@@ -238,7 +258,7 @@ class MGD(torch.optim.Optimizer):
         self._spans: list[tuple[int, int]] = []
         start = 0
         for g in self.param_groups:
-            n = sum(p.numel() for p in g["params"])
+            n = sum(p.numel() for p in g["params"] if p.requires_grad)
             self._spans.append((start, start + n))
             start += n
         self._objective = _ParameterObjective(params_all)
@@ -260,6 +280,16 @@ class MGD(torch.optim.Optimizer):
         code_obj = make_code(code, n_params, seed, **defaults["code_kwargs"])
         with torch.no_grad():
             self.engine = _OptimizerEngine(self, self._objective, config, self._input, code=code_obj)
+
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        """torch's ``add_param_group``, only while the optimiser is being built: P, the length of every
+        perturbation and of :math:`G_{int}`, is fixed once the engine exists."""
+        if getattr(self, "engine", None) is not None:
+            raise ValueError(
+                "MGD cannot take a param group after construction: the number of parameters P fixes the "
+                "perturbation code and G_int. Build a new MGD with every param group instead."
+            )
+        super().add_param_group(param_group)
 
     # -- options ---------------------------------------------------------------------------------------
 
@@ -378,7 +408,8 @@ class MGD(torch.optim.Optimizer):
         eng = self.engine
         eng.theta.copy_(theta)
         eng.g_int.copy_(g_int)
-        eng.counters = counters
+        for f in fields(Counters):  # in place: a reference the caller holds to ``counters`` stays live
+            setattr(eng.counters, f.name, getattr(counters, f.name))
         eng._pending, eng._in_step, eng._baseline, eng._stream_state = None, False, None, None
         self._objective.set_parameters(theta)
 
