@@ -295,3 +295,12 @@ def test_batched_costs_reject_bad_rows_before_the_forward_pass():
             objective.costs_at(bad, batch)
     with pytest.raises(ValueError, match="float64 on cpu; the model's parameters are torch.float32"):
         objective.cost_many(theta, batch, torch.zeros(2, p, dtype=torch.float64))
+
+
+@pytest.mark.parametrize("bad", [torch.int32, "bfloat16", torch.bool])
+def test_module_objective_refuses_a_compute_dtype_that_is_not_floating(bad):
+    model = nn.Linear(3, 2)
+    with pytest.raises(ValueError, match="compute_dtype must be a floating torch.dtype"):
+        ModuleObjective(model, F.cross_entropy, compute_dtype=bad)
+    with pytest.raises(ValueError, match="chunk_size"):
+        ModuleObjective(model, F.cross_entropy, chunk_size=0)

@@ -296,8 +296,8 @@ class MGDEngine:
         if not math.isfinite(value):
             raise NonFiniteCostError(
                 f"the {request.kind} cost is {value} at step {request.step}; this measurement changed "
-                "nothing (theta and G_int are as before it; a non-finite baseline means theta itself gives a "
-                "non-finite cost: training diverged)",
+                "nothing (theta and G_int are as before it). A non-finite baseline means theta itself gives "
+                "a non-finite cost on this input: training diverged, or the input holds NaN/inf)",
                 step=request.step,
             )
         self._pending = None

@@ -123,6 +123,15 @@ class ModuleObjective:
                 n = p.numel()
                 p.data = self._flat[offset : offset + n].view_as(p)
                 offset += n
+        if compute_dtype is not None and not (
+            isinstance(compute_dtype, torch.dtype) and compute_dtype.is_floating_point
+        ):
+            raise ValueError(
+                f"compute_dtype must be a floating torch.dtype (e.g. torch.bfloat16) or None, got "
+                f"{compute_dtype!r}"
+            )
+        if chunk_size is not None and not (isinstance(chunk_size, int) and chunk_size >= 1):
+            raise ValueError(f"chunk_size must be an integer >= 1 or None, got {chunk_size!r}")
         self._params = params
         self.compute_dtype = compute_dtype
         self.chunk_size = chunk_size
