@@ -95,3 +95,16 @@ def test_bytes_per_step_are_o_k_and_independent_of_p(two_workers):
 def test_workers_built_differently_are_refused(two_workers):
     for rank in range(2):
         assert "build the engine identically" in two_workers[rank]["mismatch"]
+
+
+def test_the_torchrun_example_trains_on_two_workers_with_identical_parameters():
+    import subprocess
+    import sys
+
+    example = Path(__file__).resolve().parents[1] / "examples" / "distributed_training.py"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2"]
+    cmd += [str(example), "--updates", "3", "--data-source", "sample", "--batch-size", "64"]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "update 3: test accuracy" in done.stdout and "136 bytes sent per update" in done.stdout
+    assert "2 workers, identical parameters: True" in done.stdout

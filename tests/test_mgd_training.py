@@ -224,3 +224,43 @@ def test_boolean_options_have_a_no_form():
     assert parser.parse_args(["mgd", "train", "--no-progress"]).progress is False
     assert parser.parse_args(["mgd", "train", "--progress", "true"]).progress is True
     assert parser.parse_args(["mgd", "train"]).progress is None  # unset: the preset or file decides
+
+
+def test_cli_train_refuses_to_overwrite_a_run_unless_told(tmp_path, capsys):
+    out = tmp_path / "run"
+    argv = ["mgd", "train", "--preset", "demo", "--data-source", "sample", "--out", str(out), "--json"]
+    argv += ["--steps", "20", "--bp-steps", "5", "--log-every", "10"]
+    assert main(argv) == 0
+    capsys.readouterr()
+    summary = (out / "summary.json").read_text()
+    assert main([*argv, "--eta", "2"]) == 2
+    err = capsys.readouterr().err
+    assert "holds a run already" in err and "--overwrite replaces it" in err
+    assert (out / "summary.json").read_text() == summary  # nothing was touched
+    assert main([*argv, "--resume", "--overwrite"]) == 2
+    assert "exclude each other" in capsys.readouterr().err
+    assert main([*argv, "--eta", "2", "--overwrite"]) == 0
+    assert json.loads(capsys.readouterr().out)["steps"] == 20
+    assert json.loads((out / "config.json").read_text())["config"]["mgd"]["eta"] == 2
+
+
+def test_cli_batched_without_tau_windows_is_refused_before_data_load(tmp_path, capsys):
+    argv = ["mgd", "train", "--preset", "demo", "--data-source", "sample", "--out", str(tmp_path / "b")]
+    assert main([*argv, "--batched", "32", "--tau-x", "1", "--tau-theta", "32"]) == 2
+    assert "has no effect with tau_x = 1" in capsys.readouterr().err
+    assert not (tmp_path / "b").exists()
+
+
+def test_cli_input_pool_must_divide_the_image(tmp_path, capsys):
+    argv = ["mgd", "train", "--preset", "demo", "--data-source", "sample", "--out", str(tmp_path / "p")]
+    assert main([*argv, "--input-pool", "5", "--steps", "5"]) == 2
+    assert "must divide the 28 x 28 images" in capsys.readouterr().err
+
+
+def test_cli_stop_message_names_the_error_once(tmp_path, capsys):
+    out = tmp_path / "eta"
+    argv = ["mgd", "train", "--preset", "demo", "--data-source", "sample", "--out", str(out)]
+    assert main([*argv, "--eta", "1e30", "--steps", "50", "--bp-steps", "5"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("at step") == 2, err  # "training stopped at step N: the ... cost is inf at step N"
+    assert "  " not in err.splitlines()[0]

@@ -60,6 +60,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--config", metavar="TOML", help="TOML file with tables task, mgd, control, backprop")
     t.add_argument("--out", default="runs/mgd", help="run directory")
     t.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out exactly")
+    t.add_argument(
+        "--overwrite", action="store_true", help="replace a run already in --out (refused without it)"
+    )
     t.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
     for table, cls in TABLES.items():
         add_options(t, cls, group_title=f"{table} options", exclude=EXCLUDED.get(table, ()))
@@ -134,7 +137,23 @@ def configs_from_args(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def check_out_is_free(args: argparse.Namespace) -> None:
+    """Raise ConfigError when ``args.out`` holds a run and neither --resume nor --overwrite was given."""
+    out = Path(args.out)
+    if args.resume and args.overwrite:
+        raise ConfigError("--resume and --overwrite exclude each other: continue the run, or replace it")
+    if args.resume or args.overwrite:
+        return
+    held = [name for name in ("config.json", "summary.json", CHECKPOINT) if (out / name).exists()]
+    if held:
+        raise ConfigError(
+            f"{out} holds a run already ({', '.join(held)}); --resume continues it, --overwrite replaces it, "
+            "or choose another --out"
+        )
+
+
 def cmd_train(args: argparse.Namespace) -> int:
+    check_out_is_free(args)
     cfg = configs_for_resume(args) if args.resume else configs_from_args(args)
     if args.json:
         cfg["control"].progress = False

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from astroglia.experiments.backprop_training import DEFAULT_LR, BackpropConfig, train_backprop
-from astroglia.experiments.mgd_training import RunControl, TrainingStopped, train_mgd
+from astroglia.experiments.mgd_training import RunControl, TrainingStopped, check_batched, train_mgd
 from astroglia.experiments.setup import TaskConfig, prepare_task
 from astroglia.mgd.config import MGDConfig
 from astroglia.report import Section, write_html_report
@@ -32,6 +32,7 @@ def run_classification(
     """
     for cfg in (task_cfg, mgd_cfg, control, bp_cfg):
         cfg.validate()
+    check_batched(control, mgd_cfg)
     mgd_cfg.seed = task_cfg.seed
     config = {
         "task": asdict(task_cfg),

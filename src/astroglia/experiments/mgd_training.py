@@ -75,6 +75,21 @@ def make_engine(task: PreparedTask, mgd: MGDConfig) -> tuple[MGDEngine, torch.nn
     return MGDEngine(objective, mgd, stream), model
 
 
+def check_batched(control: RunControl, mgd: MGDConfig) -> None:
+    """Raise ConfigError when ``control.batched > 1`` cannot batch anything: a batch holds steps that
+    share an input and theta, so it needs ``tau_x > 1`` and ``tau_theta > 1`` (and is at most the smaller
+    of them)."""
+    if control.batched > 1 and min(mgd.tau_x, mgd.tau_theta) == 1:
+        check(
+            False,
+            "batched",
+            control.batched,
+            f"has no effect with tau_x = {mgd.tau_x} and tau_theta = {mgd.tau_theta}: a batch holds steps "
+            "that share an input and theta; set tau_x and tau_theta to it too (e.g. --tau-x 32 "
+            "--tau-theta 32 --batched 32)",
+        )
+
+
 def train_mgd(
     task: PreparedTask, mgd: MGDConfig, control: RunControl, run: RunDir, *, resume: bool = False
 ) -> dict[str, Any]:
@@ -95,6 +110,7 @@ def train_mgd(
     """
     control.validate()
     mgd.validate()
+    check_batched(control, mgd)
     engine, model = make_engine(task, mgd)
     t = task.tensors
     ckpt_path = run.path / CHECKPOINT
@@ -201,9 +217,10 @@ def train_mgd(
             if steps % control.checkpoint_every == 0:
                 checkpoint()
     except NonFiniteCostError as exc:
-        status, error = "stopped: non-finite cost", f"{exc} (step {exc.step})"
+        status, error = "stopped: non-finite cost", str(exc)
     except (KeyboardInterrupt, Exception) as exc:  # keep what we have, then report
-        status, error = f"stopped: {type(exc).__name__}", f"{exc} at step {engine.counters.steps}"
+        name = type(exc).__name__
+        status, error = f"stopped: {name}", f"{name}: {exc}" if str(exc) else name
     finally:
         bar.close()
     if error is None:

@@ -142,6 +142,9 @@ def prepare_task(config: TaskConfig) -> PreparedTask:
     tensors = to_tensors(dataset, dtype=torch.float32, device=device)
     if config.input_pool > 1:
         k = config.input_pool
+        rows, cols = tensors.x_train.shape[-2:]
+        if rows % k or cols % k:
+            check(False, "input_pool", k, f"must divide the {rows} x {cols} images (else pixels are dropped)")
         tensors = TensorSplits(
             F.avg_pool2d(tensors.x_train, k), tensors.y_train, F.avg_pool2d(tensors.x_test, k), tensors.y_test
         )
