@@ -71,10 +71,12 @@ class Counters:
 
     Attributes:
         steps: steps taken.
-        evaluations: every cost measurement (baseline and perturbed).
+        evaluations: every cost value told to the engine (baseline and perturbed), a non-finite one
+            included; a measurement that never returned a value (it raised or timed out) is not counted.
         baseline_evaluations: unperturbed measurements C0.
         updates: parameter updates.
-        samples: input samples presented (a batch held for tau_x steps counts once).
+        samples: input samples presented, as the input stream counts them (a batch held for tau_x steps
+            counts once; for :class:`~astroglia.mgd.optim.MGD` every ``step`` call presents one closure).
         skipped: steps completed without their measurement (:meth:`MGDEngine.skip`).
     """
 
