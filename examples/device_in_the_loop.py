@@ -259,11 +259,15 @@ def main() -> None:
     parser.add_argument("--timeout-s", type=float, default=0.1, help="measurement timeout, seconds")
     args = parser.parse_args()
     if not 0 <= args.fail_rate < 1:
-        parser.error(f"--fail-rate {args.fail_rate}: must be in [0, 1) (at 1 no measurement ever succeeds)")
+        parser.error(
+            f"--fail-rate {args.fail_rate}: must be in [0, 1) (a device that always fails cannot train)"
+        )
     if not args.timeout_s > 0:
         parser.error(f"--timeout-s {args.timeout_s}: must be > 0")
-    if args.steps < 1 or args.retries < 0:
-        parser.error("--steps must be >= 1 and --retries >= 0")
+    for name in ("steps", "retries", "seed"):
+        low = 1 if name == "steps" else 0
+        if getattr(args, name) < low:
+            parser.error(f"--{name} {getattr(args, name)}: must be >= {low}")
 
     logging.getLogger("astroglia.mgd.blackbox").setLevel(logging.ERROR)  # summarised below instead
     local = Device()

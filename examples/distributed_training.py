@@ -15,6 +15,8 @@ embedded sample when the full dataset is not installed.
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 import time
 
 import torch
@@ -39,8 +41,13 @@ def main() -> None:
     parser.add_argument("--data-source", choices=("auto", "full", "sample"), default="auto")
     parser.add_argument("--backend", choices=("gloo", "nccl"), default=None, help="default: by device")
     args = parser.parse_args()
-    if args.updates < 1 or args.batch_size < 1:
-        parser.error("--updates and --batch-size must be >= 1")
+    for name, low in (("updates", 1), ("batch_size", 1), ("seed", 0)):
+        if getattr(args, name) < low:
+            parser.error(f"--{name.replace('_', '-')} {getattr(args, name)}: must be >= {low}")
+    if "RANK" not in os.environ:
+        parser.error("run me under torchrun, e.g. torchrun --standalone --nproc-per-node 2 " + sys.argv[0])
+    if args.backend == "nccl" and not torch.cuda.is_available():
+        parser.error("--backend nccl needs CUDA, which this machine does not have; use gloo")
 
     rank, world = init_distributed(args.backend)
     try:

@@ -297,10 +297,26 @@ def test_batched_costs_reject_bad_rows_before_the_forward_pass():
         objective.cost_many(theta, batch, torch.zeros(2, p, dtype=torch.float64))
 
 
-@pytest.mark.parametrize("bad", [torch.int32, "bfloat16", torch.bool])
+@pytest.mark.parametrize("bad", [torch.int32, "bfloat16", torch.bool, torch.float8_e4m3fn])
 def test_module_objective_refuses_a_compute_dtype_that_is_not_floating(bad):
     model = nn.Linear(3, 2)
     with pytest.raises(ValueError, match="compute_dtype must be a floating torch.dtype"):
         ModuleObjective(model, F.cross_entropy, compute_dtype=bad)
     with pytest.raises(ValueError, match="chunk_size"):
         ModuleObjective(model, F.cross_entropy, chunk_size=0)
+
+
+def test_module_objective_refuses_a_loss_that_is_not_callable():
+    with pytest.raises(TypeError, match="loss_fn must be callable"):
+        ModuleObjective(nn.Linear(3, 2), "ce")
+
+
+def test_engine_tell_refuses_a_value_that_is_not_a_number_and_keeps_the_request():
+    obj = FunctionObjective(lambda theta, batch: float((theta**2).sum()), np.ones(4))
+    engine = MGDEngine(obj, MGDConfig(eta=0.1, delta_theta=0.1, seed=0), FixedInput())
+    request = engine.ask()
+    with pytest.raises(TypeError, match="real number, not NoneType"):
+        engine.tell(None)
+    assert engine.ask() is request and engine.counters.evaluations == 0
+    engine.tell(np.float32(4.0))
+    assert engine.counters.evaluations == 1

@@ -141,7 +141,7 @@ def test_stop_saves_the_last_completed_step_and_resumes_exactly(tmp_path: Path):
     flaky, _ = _flaky(fn, {23})
     ckpt = tmp_path / "stopped.pt"
     d = BlackBoxMGD(np.zeros(12), CFG, policy=FailurePolicy(on_failure="stop"), checkpoint_path=ckpt)
-    with pytest.raises(MeasurementFailed, match="stopped with the state after step") as info:
+    with pytest.raises(MeasurementFailed, match="stopped with the state after 17 completed steps") as info:
         d.run(flaky, 30)
     assert ckpt.exists() and info.value.failures[-1].action == "stop"
     resumed = BlackBoxMGD(np.zeros(12), CFG)
@@ -257,3 +257,8 @@ def test_a_device_failing_10_percent_of_measurements_still_trains(example):
     assert all(f.action in ("retry", "skip") for f in out.failures)
     assert out.skipped == sum(f.action == "skip" for f in out.failures)
     assert out.accuracy > ref.accuracy - 0.05
+
+
+def test_timeout_must_be_a_number():
+    with pytest.raises(ConfigError, match="timeout_s"):
+        BlackBoxMGD(np.zeros(3), CFG, policy=FailurePolicy(timeout_s="5"))

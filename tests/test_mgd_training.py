@@ -239,9 +239,69 @@ def test_cli_train_refuses_to_overwrite_a_run_unless_told(tmp_path, capsys):
     assert (out / "summary.json").read_text() == summary  # nothing was touched
     assert main([*argv, "--resume", "--overwrite"]) == 2
     assert "exclude each other" in capsys.readouterr().err
-    assert main([*argv, "--eta", "2", "--overwrite"]) == 0
+    assert sorted(p.name for p in out.glob("baseline_*.json")) == ["baseline_adam.json", "baseline_sgd.json"]
+    assert main([*argv, "--eta", "2", "--overwrite", "--optimizers", "none"]) == 0
     assert json.loads(capsys.readouterr().out)["steps"] == 20
     assert json.loads((out / "config.json").read_text())["config"]["mgd"]["eta"] == 2
+    assert list(out.glob("baseline_*.json")) == []  # the replaced run's files are gone
+
+
+def test_cli_overwrite_with_an_invalid_network_shape_loses_nothing(tmp_path, capsys):
+    out = tmp_path / "run"
+    argv = ["mgd", "train", "--preset", "demo", "--data-source", "sample", "--out", str(out), "--json"]
+    argv += ["--steps", "20", "--bp-steps", "5", "--log-every", "10"]
+    assert main(argv) == 0
+    capsys.readouterr()
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    assert main([*argv, "--network", "paper-cnn", "--overwrite"]) == 2  # the demo preset pools 2x2
+    assert "must be 1 with network paper-cnn" in capsys.readouterr().err
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
+
+
+def test_cli_resume_finishes_a_run_stopped_during_its_baselines(tmp_path, capsys):
+    out = tmp_path / "run"
+    argv = ["mgd", "train", "--preset", "demo", "--data-source", "sample", "--out", str(out), "--json"]
+    argv += ["--steps", "20", "--bp-steps", "5", "--log-every", "10"]
+    assert main(argv) == 0
+    capsys.readouterr()
+    (out / "report.html").unlink()  # as a Ctrl-C during the backprop baselines leaves it
+    (out / "baseline_adam.json").unlink()
+    assert main([*argv, "--resume"]) == 0
+    assert json.loads(capsys.readouterr().out)["steps"] == 20
+    assert (out / "report.html").exists() and (out / "baseline_adam.json").exists()
+    assert main([*argv, "--resume"]) == 2  # now complete: nothing to do
+    assert "nothing to do" in capsys.readouterr().err
+
+
+def test_ctrl_c_stops_between_steps_with_a_checkpoint_and_resume_continues(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "run"
+    entry = "import sys; from astroglia.cli import main; sys.exit(main())"
+    argv = [sys.executable, "-c", entry, "mgd", "train", "--preset", "demo", "--data-source", "sample"]
+    argv += ["--out", str(out), "--steps", "10000000", "--log-every", "200", "--bp-steps", "5"]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not (out / "metrics.jsonl").exists() or len(read_metrics(out)) < 2:  # training is under way
+        assert proc.poll() is None and time.monotonic() < deadline
+        time.sleep(0.1)
+    os.kill(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 2, err
+    assert "interrupted (Ctrl-C)" in err and "--resume continues" in err
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["status"] == "stopped: interrupted (Ctrl-C)"
+    stopped_at = summary["steps"]
+    saved = torch.load(out / "checkpoints" / "last.pt", weights_only=False)
+    assert saved["engine"]["counters"]["steps"] == stopped_at > 0
+    assert read_metrics(out)[-1]["step"] == stopped_at
+    code = main(["mgd", "train", "--out", str(out), "--resume", "--steps", str(stopped_at + 50)])
+    assert code == 0
+    assert json.loads((out / "summary.json").read_text())["steps"] == stopped_at + 50
 
 
 def test_cli_batched_without_tau_windows_is_refused_before_data_load(tmp_path, capsys):

@@ -8,12 +8,29 @@ from pathlib import Path
 from typing import Any
 
 from astroglia.experiments.backprop_training import DEFAULT_LR, BackpropConfig, train_backprop
-from astroglia.experiments.mgd_training import RunControl, TrainingStopped, check_batched, train_mgd
+from astroglia.experiments.mgd_training import (
+    CHECKPOINT,
+    NothingToResume,
+    RunControl,
+    TrainingStopped,
+    check_batched,
+    train_mgd,
+)
 from astroglia.experiments.setup import TaskConfig, prepare_task
 from astroglia.mgd.config import MGDConfig
 from astroglia.report import Section, write_html_report
 from astroglia.report.training_report import training_sections
 from astroglia.runs import RunDir, read_metrics
+
+
+def _clear_previous_run(out: Path) -> None:
+    """Remove the files a previous run wrote into ``out`` (a new run there replaces it whole)."""
+    if not out.is_dir():
+        return
+    stale = [out / name for name in ("summary.json", "report.html", "metrics.jsonl", CHECKPOINT)]
+    stale += sorted(out.glob("baseline_*.json")) + sorted((out / "figures").glob("*.png"))
+    for path in stale:
+        path.unlink(missing_ok=True)
 
 
 def run_classification(
@@ -41,9 +58,19 @@ def run_classification(
         "backprop": asdict(bp_cfg),
     }
     task = prepare_task(task_cfg)
+    task.network()  # builds the network once, so that a shape error comes before anything is written
+    if not resume:
+        _clear_previous_run(Path(out))
     run = RunDir(out, config=config, seed=task_cfg.seed, kind="mgd-train", resume=resume)
     try:
         summary = train_mgd(task, mgd_cfg, control, run, resume=resume)
+    except NothingToResume:
+        # MGD has ended; a run stopped during its baselines (Ctrl-C) still needs them and its report
+        if (run.path / "report.html").exists() and all(
+            (run.path / f"baseline_{name}.json").exists() for name in bp_cfg.names()
+        ):
+            raise
+        summary = json.loads((run.path / "summary.json").read_text())
     except TrainingStopped:
         # keep a readable record of what was done before the stop, then report the stop
         stopped = json.loads((run.path / "summary.json").read_text())

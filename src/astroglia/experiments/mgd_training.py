@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import signal
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -25,7 +27,37 @@ CHECKPOINT = "checkpoints/last.pt"
 
 
 class TrainingStopped(AstrogliaError):
-    """Training stopped before its end (non-finite cost, a failing cost function); state was kept."""
+    """Training stopped before its end (non-finite cost, a failing cost function, Ctrl-C); state was kept."""
+
+
+class NothingToResume(ConfigError):
+    """``resume`` was asked of a run that has already reached its step count or time budget."""
+
+
+class DeferredInterrupt:
+    """Within the block, a first Ctrl-C (SIGINT) sets :attr:`requested` instead of raising, so that a loop
+    can stop between two steps and save a consistent checkpoint; a second Ctrl-C raises KeyboardInterrupt
+    at once. Outside the main thread (where signals cannot be handled) it does nothing."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous: Any = None
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __enter__(self) -> DeferredInterrupt:
+        self.requested = False
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+            self._previous = None
 
 
 @dataclass
@@ -135,7 +167,7 @@ def train_mgd(
         if budget is not None and wall >= budget:
             ended.append(f"it used {wall:.1f} s of its {budget:g} s budget; raise --time-budget-s")
         if ended:
-            raise ConfigError(f"--resume: nothing to do for the run in {run.path}: " + "; ".join(ended))
+            raise NothingToResume(f"--resume: nothing to do for the run in {run.path}: " + "; ".join(ended))
         kept = [r for r in read_metrics(run.path) if r["step"] <= engine.counters.steps]
         run.metrics_path.write_text("".join(json.dumps(r) + "\n" for r in kept))
 
@@ -183,39 +215,42 @@ def train_mgd(
         dynamic_ncols=True,
         mininterval=0.5,
     )
+    interrupt = DeferredInterrupt()
     try:
-        while engine.counters.steps < control.steps:
-            if budget is not None and wall >= budget:
-                status = "time budget reached"
-                break
-            steps = engine.counters.steps
-            # batches end at multiples of `batched` and at every log point and checkpoint: fixed positions,
-            # so that a run resumed from any of them splits its later batches as the uninterrupted run does
-            k = min(
-                control.batched - steps % control.batched,
-                control.steps - steps,
-                control.log_every - steps % control.log_every,
-                control.checkpoint_every - steps % control.checkpoint_every,
-            )
-            start = time.perf_counter()
-            try:
-                results = engine.step_batched(k) if control.batched > 1 else [engine.step()]
-            finally:
-                wall += time.perf_counter() - start
-            cost_sum += sum(r.baseline for r in results)
-            cost_n += len(results)
-            bar.update(len(results))
-            steps = engine.counters.steps
-            if steps % control.log_every == 0 or steps == control.steps:
-                last = log_point()
-                cost_sum, cost_n = 0.0, 0
-                bar.set_postfix(
-                    cost=f"{last['train_cost']:.4f}",
-                    test_acc=f"{last['test_accuracy']:.3f}",
-                    evals_s=f"{last['evals_per_s']:.0f}",
+        with interrupt:
+            while engine.counters.steps < control.steps and not interrupt.requested:
+                if budget is not None and wall >= budget:
+                    status = "time budget reached"
+                    break
+                steps = engine.counters.steps
+                # batches end at multiples of `batched` and at every log point and checkpoint: fixed
+                # positions, so that a run resumed from any of them splits its later batches as the
+                # uninterrupted run does
+                k = min(
+                    control.batched - steps % control.batched,
+                    control.steps - steps,
+                    control.log_every - steps % control.log_every,
+                    control.checkpoint_every - steps % control.checkpoint_every,
                 )
-            if steps % control.checkpoint_every == 0:
-                checkpoint()
+                start = time.perf_counter()
+                try:
+                    results = engine.step_batched(k) if control.batched > 1 else [engine.step()]
+                finally:
+                    wall += time.perf_counter() - start
+                cost_sum += sum(r.baseline for r in results)
+                cost_n += len(results)
+                bar.update(len(results))
+                steps = engine.counters.steps
+                if steps % control.log_every == 0 or steps == control.steps:
+                    last = log_point()
+                    cost_sum, cost_n = 0.0, 0
+                    bar.set_postfix(
+                        cost=f"{last['train_cost']:.4f}",
+                        test_acc=f"{last['test_accuracy']:.3f}",
+                        evals_s=f"{last['evals_per_s']:.0f}",
+                    )
+                if steps % control.checkpoint_every == 0:
+                    checkpoint()
     except NonFiniteCostError as exc:
         status, error = "stopped: non-finite cost", str(exc)
     except (KeyboardInterrupt, Exception) as exc:  # keep what we have, then report
@@ -223,12 +258,20 @@ def train_mgd(
         status, error = f"stopped: {name}", f"{name}: {exc}" if str(exc) else name
     finally:
         bar.close()
+    if interrupt.requested and error is None:
+        status = "stopped: interrupted (Ctrl-C)"
     if error is None:
         if last["step"] != engine.counters.steps:
             last = log_point()
         checkpoint()
     summary = _summary(task, engine, last, wall, status, error, ckpt_path if ckpt_path.exists() else None)
     run.write_summary(summary)
+    if interrupt.requested and error is None:
+        raise TrainingStopped(
+            f"training interrupted (Ctrl-C) at step {engine.counters.steps}; checkpoint saved at "
+            f"{ckpt_path}: --resume continues the run (a second Ctrl-C stops at once, keeping only the last "
+            "checkpoint)"
+        )
     if error is not None:
         saved = (
             torch.load(ckpt_path, weights_only=False)["engine"]["counters"]["steps"]

@@ -86,6 +86,13 @@ class TaskConfig:
         check(self.network in NETWORKS, "network", self.network, f"one of {', '.join(NETWORKS)}")
         check(self.hidden >= 1, "hidden", self.hidden, "must be >= 1")
         check(self.input_pool >= 1, "input_pool", self.input_pool, "must be >= 1")
+        if self.network == "paper-cnn":
+            check(
+                self.input_pool == 1,
+                "input_pool",
+                self.input_pool,
+                "must be 1 with network paper-cnn (it needs the dataset's native image size)",
+            )
         check(self.batch_size >= 1, "batch_size", self.batch_size, "must be >= 1")
         check(0 <= self.label_smoothing < 1, "label_smoothing", self.label_smoothing, "must be in [0, 1)")
         check(self.seed >= 0, "seed", self.seed, "must be >= 0")

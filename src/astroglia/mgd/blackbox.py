@@ -36,7 +36,6 @@ from __future__ import annotations
 import concurrent.futures
 import logging
 import math
-import numbers
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -49,7 +48,7 @@ from astroglia.config import check
 from astroglia.errors import AstrogliaError, NonFiniteCostError
 from astroglia.mgd.codes import PerturbationCode
 from astroglia.mgd.config import MGDConfig
-from astroglia.mgd.engine import MGDEngine, StepResult
+from astroglia.mgd.engine import MGDEngine, StepResult, as_cost
 from astroglia.mgd.objective import FunctionObjective
 from astroglia.mgd.streams import FixedInput, InputStream
 
@@ -105,7 +104,10 @@ class FailurePolicy:
         check(self.on_failure in ("skip", "stop"), "on_failure", self.on_failure, "skip or stop")
         if self.timeout_s is not None:
             check(
-                math.isfinite(self.timeout_s) and self.timeout_s > 0,
+                isinstance(self.timeout_s, (int, float))
+                and not isinstance(self.timeout_s, bool)
+                and math.isfinite(self.timeout_s)
+                and self.timeout_s > 0,
                 "timeout_s",
                 self.timeout_s,
                 "must be > 0",
@@ -227,7 +229,7 @@ class BlackBoxMGD:
         """
         if self._pending is None:
             raise RuntimeError("tell() called without a pending request; call ask() first")
-        value = _as_cost(value)
+        value = as_cost(value)
         if not math.isfinite(value):
             return self.tell_failure("non-finite", f"measured {value}")
         try:
@@ -296,7 +298,7 @@ class BlackBoxMGD:
             )
         raise MeasurementFailed(
             f"the {req.kind} measurement at step {req.step} failed ({reason}: {detail}) {why}; stopped "
-            f"with the state after step {steps}, checkpoint {where}. Resume with load_state_dict.",
+            f"with the state after {steps} completed steps, checkpoint {where}. Resume with load_state_dict.",
             state,
             list(self.failures),
         )
@@ -360,19 +362,6 @@ class BlackBoxMGD:
                 self._executor.shutdown(wait=False, cancel_futures=True)
                 self._executor = None
         return results
-
-
-def _as_cost(value: Any) -> float:
-    """A measured value as a float: a real number, or a tensor or array with one element; TypeError else."""
-    if isinstance(value, (torch.Tensor, np.ndarray)):
-        n = value.size if isinstance(value, np.ndarray) else value.numel()
-        if n == 1:
-            return float(value.reshape(()))
-        shape = tuple(value.shape)
-        raise TypeError(f"a measurement must return one scalar cost, got an array of shape {shape}")
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"a measurement must return the cost as a real number, not {type(value).__name__}")
-    return float(value)
 
 
 def _no_callable(theta: Any, batch: Any) -> float:

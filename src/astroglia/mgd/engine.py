@@ -45,6 +45,7 @@ Non-idealities (:mod:`astroglia.mgd.nonideal`) enter through three hooks: the pe
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -86,6 +87,19 @@ class Counters:
     updates: int = 0
     samples: int = 0
     skipped: int = 0
+
+
+def as_cost(value: Any) -> float:
+    """A measured value as a float: a real number, or a tensor or array with one element; TypeError else."""
+    if isinstance(value, (torch.Tensor, np.ndarray)):
+        n = value.size if isinstance(value, np.ndarray) else value.numel()
+        if n == 1:
+            return float(value.reshape(()))
+        shape = tuple(value.shape)
+        raise TypeError(f"a measurement must return one scalar cost, got an array of shape {shape}")
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"a measurement must return the cost as a real number, not {type(value).__name__}")
+    return float(value)
 
 
 @dataclass
@@ -293,13 +307,13 @@ class MGDEngine:
         if self._pending is None:
             raise RuntimeError("tell() called without a pending request; call ask() first")
         request = self._pending
-        value = float(value)
+        value = as_cost(value)
         self.counters.evaluations += 1
         if not math.isfinite(value):
             raise NonFiniteCostError(
                 f"the {request.kind} cost is {value} at step {request.step}; this measurement changed "
                 "nothing (theta and G_int are as before it). A non-finite baseline means theta itself gives "
-                "a non-finite cost on this input: training diverged, or the input holds NaN/inf)",
+                "a non-finite cost on this input: training diverged, or the input holds NaN/inf",
                 step=request.step,
             )
         self._pending = None

@@ -82,6 +82,10 @@ def _cost_loop(
     return torch.tensor([objective.cost(theta, batch, p) for p in perturbations], dtype=torch.float64)
 
 
+COMPUTE_DTYPES = (None, torch.float16, torch.bfloat16, torch.float32, torch.float64)
+"""The precisions :class:`ModuleObjective` may run its batched forward pass in (None: the parameters')."""
+
+
 class ModuleObjective:
     """A ``torch.nn.Module`` with a loss, as an :class:`Objective`.
 
@@ -105,6 +109,19 @@ class ModuleObjective:
         compute_dtype: torch.dtype | None = None,
         chunk_size: int | None = None,
     ) -> None:
+        if compute_dtype not in COMPUTE_DTYPES:
+            raise ValueError(
+                "compute_dtype must be a floating torch.dtype (torch.float16, torch.bfloat16, torch.float32 "
+                f"or torch.float64) or None, got {compute_dtype!r}"
+            )
+        if not callable(loss_fn):
+            raise TypeError(
+                f"loss_fn must be callable (outputs, targets) -> loss, got {type(loss_fn).__name__}"
+            )
+        if chunk_size is not None and not (
+            isinstance(chunk_size, int) and not isinstance(chunk_size, bool) and chunk_size >= 1
+        ):
+            raise ValueError(f"chunk_size must be an integer >= 1 or None, got {chunk_size!r}")
         params = [p for p in model.parameters() if p.requires_grad]
         if not params:
             raise ValueError("the model has no trainable parameters")
@@ -123,15 +140,6 @@ class ModuleObjective:
                 n = p.numel()
                 p.data = self._flat[offset : offset + n].view_as(p)
                 offset += n
-        if compute_dtype is not None and not (
-            isinstance(compute_dtype, torch.dtype) and compute_dtype.is_floating_point
-        ):
-            raise ValueError(
-                f"compute_dtype must be a floating torch.dtype (e.g. torch.bfloat16) or None, got "
-                f"{compute_dtype!r}"
-            )
-        if chunk_size is not None and not (isinstance(chunk_size, int) and chunk_size >= 1):
-            raise ValueError(f"chunk_size must be an integer >= 1 or None, got {chunk_size!r}")
         self._params = params
         self.compute_dtype = compute_dtype
         self.chunk_size = chunk_size
