@@ -239,3 +239,12 @@ def test_ask_tell_equals_step():
         b.ask()
         b.tell(float("inf"))
     assert b.ask().step == 37  # the request stays pending after a non-finite value
+
+
+@pytest.mark.parametrize("bad", [-1, 2.5, True])
+def test_run_refuses_a_step_count_that_is_not_a_non_negative_integer(bad):
+    obj = FunctionObjective(lambda theta, batch: float((theta**2).sum()), np.ones(4))
+    engine = MGDEngine(obj, MGDConfig(eta=0.1, delta_theta=0.1, seed=0), FixedInput())
+    with pytest.raises(ConfigError, match="n_steps"):
+        engine.run(bad)
+    assert engine.counters.steps == 0
