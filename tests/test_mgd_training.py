@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -226,12 +227,18 @@ def test_boolean_options_have_a_no_form():
     assert parser.parse_args(["mgd", "train"]).progress is None  # unset: the preset or file decides
 
 
-def test_cli_train_refuses_to_overwrite_a_run_unless_told(tmp_path, capsys):
+def _finished_small_run(tmp_path, capsys) -> tuple[Path, list[str]]:
+    """A 20-step demo run on the sample data in tmp_path/run; its directory and command line."""
     out = tmp_path / "run"
     argv = ["mgd", "train", "--preset", "demo", "--data-source", "sample", "--out", str(out), "--json"]
     argv += ["--steps", "20", "--bp-steps", "5", "--log-every", "10"]
     assert main(argv) == 0
     capsys.readouterr()
+    return out, argv
+
+
+def test_cli_train_refuses_to_overwrite_a_run_unless_told(tmp_path, capsys):
+    out, argv = _finished_small_run(tmp_path, capsys)
     summary = (out / "summary.json").read_text()
     assert main([*argv, "--eta", "2"]) == 2
     err = capsys.readouterr().err
@@ -247,11 +254,7 @@ def test_cli_train_refuses_to_overwrite_a_run_unless_told(tmp_path, capsys):
 
 
 def test_cli_overwrite_with_an_invalid_network_shape_loses_nothing(tmp_path, capsys):
-    out = tmp_path / "run"
-    argv = ["mgd", "train", "--preset", "demo", "--data-source", "sample", "--out", str(out), "--json"]
-    argv += ["--steps", "20", "--bp-steps", "5", "--log-every", "10"]
-    assert main(argv) == 0
-    capsys.readouterr()
+    out, argv = _finished_small_run(tmp_path, capsys)
     before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
     assert main([*argv, "--network", "paper-cnn", "--overwrite"]) == 2  # the demo preset pools 2x2
     assert "must be 1 with network paper-cnn" in capsys.readouterr().err
@@ -259,11 +262,7 @@ def test_cli_overwrite_with_an_invalid_network_shape_loses_nothing(tmp_path, cap
 
 
 def test_cli_resume_finishes_a_run_stopped_during_its_baselines(tmp_path, capsys):
-    out = tmp_path / "run"
-    argv = ["mgd", "train", "--preset", "demo", "--data-source", "sample", "--out", str(out), "--json"]
-    argv += ["--steps", "20", "--bp-steps", "5", "--log-every", "10"]
-    assert main(argv) == 0
-    capsys.readouterr()
+    out, argv = _finished_small_run(tmp_path, capsys)
     (out / "report.html").unlink()  # as a Ctrl-C during the backprop baselines leaves it
     (out / "baseline_adam.json").unlink()
     assert main([*argv, "--resume"]) == 0
