@@ -288,3 +288,36 @@ def test_counters_stay_the_same_object_through_a_rolled_back_step():
     with pytest.raises(NonFiniteCostError):
         opt.step(lambda: torch.tensor(float("nan")))
     assert opt.counters is counters and counters.steps == 1
+
+
+def test_write_grad_with_sgd_momentum_equals_a_hand_computation():
+    """The estimate written into .grad is sum_k (C_k - C_0) theta_tilde_k / Delta_theta^2, computed here from
+    the points and losses the closure saw; SGD(momentum=0.9) then does v = 0.9 v + g, theta -= lr v."""
+    model = _model().double()
+    lr, mu, delta, k = 0.3, 0.9, 0.1, 4
+    est = MGD(model.parameters(), write_grad=True, delta_theta=delta, perturbations=k, seed=7)
+    sgd = torch.optim.SGD(model.parameters(), lr=lr, momentum=mu)
+    stream = _batches(k)
+    theta = _flat(model).clone()
+    velocity = torch.zeros_like(theta)
+    for _ in range(6):
+        (x, y), _ = stream.next()
+        seen: list[tuple[torch.Tensor, float]] = []
+
+        def closure(x=x, y=y, seen=seen):
+            loss = F.cross_entropy(model(x.double()), y)
+            seen.append((_flat(model).clone(), float(loss)))
+            return loss
+
+        sgd.zero_grad()
+        est.step(closure)
+        (base_point, c0), perturbed = seen[0], seen[1:]
+        assert len(perturbed) == k and torch.equal(base_point, theta)
+        g = sum((c - c0) * (point - theta) for point, c in perturbed) / delta**2
+        for point, _ in perturbed:
+            assert (point - theta).norm().item() == pytest.approx(delta, rel=1e-12)
+        torch.testing.assert_close(torch.cat([p.grad.reshape(-1) for p in model.parameters()]), g)
+        sgd.step()
+        velocity = mu * velocity + g
+        torch.testing.assert_close(_flat(model), theta - lr * velocity, rtol=1e-12, atol=1e-12)
+        theta = _flat(model).clone()  # go on from the optimiser's own float64 rounding
