@@ -323,3 +323,11 @@ def test_cli_stop_message_names_the_error_once(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("at step") == 2, err  # "training stopped at step N: the ... cost is inf at step N"
     assert "  " not in err.splitlines()[0]
+
+
+def test_cli_sample_source_of_a_dataset_without_one_is_refused_before_data_load(tmp_path, capsys):
+    argv = ["mgd", "train", "--dataset", "cifar-10", "--data-source", "sample", "--out", str(tmp_path / "c")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "cifar-10 has no embedded sample" in err and "--data-source sample)" not in err
+    assert not (tmp_path / "c").exists()

@@ -161,6 +161,16 @@ def to_dict(obj: Any) -> dict[str, Any]:
     return dataclasses.asdict(obj)
 
 
+def is_integer(value: Any) -> bool:
+    """Whether ``value`` is an int and not a bool (``True`` is an int to Python, never a count here)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_real(value: Any) -> bool:
+    """Whether ``value`` is an int or a float and not a bool."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def check(condition: bool, field: str, value: Any, requirement: str) -> None:
     """Raise ConfigError ``"<field> = <value>: <requirement>"`` unless ``condition`` holds."""
     if not condition:

@@ -49,10 +49,11 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except DataError as exc:
         print(f"astroglia: error: {exc}", file=sys.stderr)
-        hint = "point --data-dir at the files"
-        if "no embedded sample" not in str(exc):
-            hint += ", or use --data-source sample for the embedded sample"
-        print(f"astroglia: on the command line, {hint}", file=sys.stderr)
+        print(
+            "astroglia: on the command line, point --data-dir at the files (Fashion-MNIST also has an "
+            "embedded sample: --data-source sample)",
+            file=sys.stderr,
+        )
         return 2
     except AstrogliaError as exc:
         print(f"astroglia: error: {exc}", file=sys.stderr)

@@ -17,7 +17,7 @@ from astroglia.datasets.fashion_mnist import (
 )
 from astroglia.errors import DataError
 
-__all__ = ["DATASET_NAMES", "load_dataset"]
+__all__ = ["DATASET_NAMES", "has_embedded_sample", "load_dataset"]
 
 Source = Literal["auto", "full", "sample"]
 
@@ -28,6 +28,11 @@ _LOADERS: dict[str, tuple[Callable[..., bool], Callable[..., Dataset], Callable[
 }
 DATASET_NAMES: tuple[str, ...] = tuple(_LOADERS)
 """Names accepted by :func:`load_dataset`."""
+
+
+def has_embedded_sample(name: str) -> bool:
+    """Whether dataset ``name`` ships a small embedded sample (``source="sample"``)."""
+    return _LOADERS[_canonical(name)][2] is not None
 
 
 def _canonical(name: str) -> str:

@@ -12,6 +12,7 @@ from torch import nn
 from astroglia.config import check
 from astroglia.datasets import DATASET_NAMES, TensorSplits, load_dataset, to_tensors
 from astroglia.datasets.base import Dataset
+from astroglia.datasets.registry import has_embedded_sample
 from astroglia.networks import paper_cifar10_cnn, paper_fmnist_cnn
 
 NETWORKS = ("paper-cnn", "mlp", "linear")
@@ -83,6 +84,13 @@ class TaskConfig:
             self.data_source,
             "auto|full|sample",
         )
+        if self.data_source == "sample":
+            check(
+                has_embedded_sample(self.dataset),
+                "data_source",
+                self.data_source,
+                f"{self.dataset} has no embedded sample; give the full set (data_source auto or full)",
+            )
         check(self.network in NETWORKS, "network", self.network, f"one of {', '.join(NETWORKS)}")
         check(self.hidden >= 1, "hidden", self.hidden, "must be >= 1")
         check(self.input_pool >= 1, "input_pool", self.input_pool, "must be >= 1")

@@ -44,7 +44,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from astroglia.config import check
+from astroglia.config import check, is_integer, is_real
 from astroglia.errors import AstrogliaError, NonFiniteCostError
 from astroglia.mgd.codes import PerturbationCode
 from astroglia.mgd.config import MGDConfig
@@ -93,21 +93,19 @@ class FailurePolicy:
     def validate(self) -> None:
         """Raise ConfigError naming the first invalid field."""
         retries = self.retries
-        integer = isinstance(retries, int) and not isinstance(retries, bool)
-        check(integer and retries >= 0, "retries", retries, "must be an integer >= 0")
+        check(is_integer(retries) and retries >= 0, "retries", retries, "must be an integer >= 0")
         limit = self.max_consecutive_failures
         if limit is not None:
-            integer = isinstance(limit, int) and not isinstance(limit, bool)
             check(
-                integer and limit >= 1, "max_consecutive_failures", limit, "must be an integer >= 1, or None"
+                is_integer(limit) and limit >= 1,
+                "max_consecutive_failures",
+                limit,
+                "must be an integer >= 1, or None",
             )
         check(self.on_failure in ("skip", "stop"), "on_failure", self.on_failure, "skip or stop")
         if self.timeout_s is not None:
             check(
-                isinstance(self.timeout_s, (int, float))
-                and not isinstance(self.timeout_s, bool)
-                and math.isfinite(self.timeout_s)
-                and self.timeout_s > 0,
+                is_real(self.timeout_s) and math.isfinite(self.timeout_s) and self.timeout_s > 0,
                 "timeout_s",
                 self.timeout_s,
                 "must be > 0",
@@ -337,8 +335,7 @@ class BlackBoxMGD:
             MeasurementFailed: the policy stopped (``on_failure="stop"``, or
                 ``max_consecutive_failures`` failures in a row).
         """
-        integer = isinstance(n_steps, int) and not isinstance(n_steps, bool)
-        check(integer and n_steps >= 0, "n_steps", n_steps, "must be an integer >= 0")
+        check(is_integer(n_steps) and n_steps >= 0, "n_steps", n_steps, "must be an integer >= 0")
         results: list[StepResult] = []
         target = self.engine.counters.steps + n_steps
         try:

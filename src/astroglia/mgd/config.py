@@ -7,7 +7,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from astroglia.config import check
+from astroglia.config import check, is_integer
 from astroglia.mgd.codes import CODES
 
 MODES = ("digital", "analog")
@@ -128,7 +128,7 @@ class MGDConfig:
             for name in TIME_CONSTANTS:
                 value = getattr(self, name)
                 check(
-                    isinstance(value, int) and not isinstance(value, bool) and value >= 1,
+                    is_integer(value) and value >= 1,
                     name,
                     value,
                     "must be an integer >= 1 (steps) in digital mode",

@@ -53,7 +53,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from astroglia.config import check
+from astroglia.config import check, is_integer
 from astroglia.errors import NonFiniteCostError
 from astroglia.mgd.codes import PerturbationCode, SinusoidCode, make_code
 from astroglia.mgd.config import MGDConfig
@@ -568,8 +568,7 @@ class MGDEngine:
 
     def run(self, n_steps: int) -> None:
         """Take ``n_steps`` steps (an integer >= 0; ConfigError else)."""
-        integer = isinstance(n_steps, int) and not isinstance(n_steps, bool)
-        check(integer and n_steps >= 0, "n_steps", n_steps, "must be an integer >= 0")
+        check(is_integer(n_steps) and n_steps >= 0, "n_steps", n_steps, "must be an integer >= 0")
         for _ in range(n_steps):
             self.step()
 

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from astroglia.config import is_integer
 from astroglia.mgd.batched import module_costs, parameter_layout
 
 
@@ -118,9 +119,7 @@ class ModuleObjective:
             raise TypeError(
                 f"loss_fn must be callable (outputs, targets) -> loss, got {type(loss_fn).__name__}"
             )
-        if chunk_size is not None and not (
-            isinstance(chunk_size, int) and not isinstance(chunk_size, bool) and chunk_size >= 1
-        ):
+        if chunk_size is not None and not (is_integer(chunk_size) and chunk_size >= 1):
             raise ValueError(f"chunk_size must be an integer >= 1 or None, got {chunk_size!r}")
         params = [p for p in model.parameters() if p.requires_grad]
         if not params:

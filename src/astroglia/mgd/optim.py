@@ -58,7 +58,6 @@ so a resumed run continues bit-identically.
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, fields, replace
 from typing import Any
@@ -67,7 +66,7 @@ import torch
 
 from astroglia.mgd.codes import CODES, make_code
 from astroglia.mgd.config import MGDConfig
-from astroglia.mgd.engine import Counters, MGDEngine
+from astroglia.mgd.engine import Counters, MGDEngine, as_cost
 
 __all__ = ["MGD"]
 
@@ -121,16 +120,12 @@ class _ParameterObjective:
         self.set_parameters(theta if perturbation is None else theta + perturbation)
         loss = batch()
         self.last_loss = loss
-        if isinstance(loss, torch.Tensor):
-            if loss.numel() != 1:
-                raise ValueError(
-                    f"the closure must return a scalar loss, got a tensor of shape {tuple(loss.shape)} "
-                    "(reduce it, e.g. with .mean())"
-                )
-        elif isinstance(loss, bool) or not isinstance(loss, numbers.Real):
-            kind = type(loss).__name__
-            raise TypeError(f"the closure must return the loss (a scalar tensor or a real), not {kind}")
-        return float(loss)
+        if isinstance(loss, torch.Tensor) and loss.numel() != 1:
+            raise ValueError(
+                f"the closure must return a scalar loss, got a tensor of shape {tuple(loss.shape)} "
+                "(reduce it, e.g. with .mean())"
+            )
+        return as_cost(loss)
 
 
 class _OptimizerEngine(MGDEngine):
